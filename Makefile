@@ -1,0 +1,187 @@
+# DeeTune: record and replay service traffic with eBPF.
+# `make help` lists the targets. All outputs go under $(O) (default build/).
+
+O ?= build
+PREFIX ?= /usr/local
+DESTDIR ?=
+SANITIZE ?= 0
+V ?= 0
+FUZZ_TIME ?= 60
+
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+VMLINUX_H ?=
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -DDEETUNE_VERSION='"$(VERSION)"' \
+	  -I. -I$(O)
+LDLIBS := -lbpf -lelf -lz -lzstd -ljansson -lpthread
+ifeq ($(SANITIZE),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
+	  -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+FORMATS_SRC := $(wildcard formats/*.c)
+RECORDER_SRC := $(wildcard recorder/*.c)
+CLI_SRC := $(wildcard cli/*.c)
+BPF_SRC := $(wildcard bpf/*.bpf.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+
+FORMATS_OBJ := $(FORMATS_SRC:%.c=$(O)/%.o)
+RECORDER_OBJ := $(RECORDER_SRC:%.c=$(O)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(O)/%.o)
+BPF_OBJ := $(BPF_SRC:bpf/%.bpf.c=$(O)/bpf/%.bpf.o)
+SKELS := $(BPF_SRC:bpf/%.bpf.c=$(O)/bpf/%.skel.h)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(O)/fuzz/%)
+
+DEETUNE := $(O)/deetune
+MANPAGES := $(wildcard man/*.[0-9])
+
+.DELETE_ON_ERROR:
+.PHONY: all deps test check unit integration demo fuzz fuzz-build bench \
+	install uninstall clean help
+
+all: deps $(DEETUNE)
+
+help:
+	@echo 'DeeTune make targets:'
+	@echo '  all          build $(DEETUNE) (default)'
+	@echo '  deps         install the Debian packages build, tests and demo need'
+	@echo '  test         build with ASan/UBSan, run unit and integration tests'
+	@echo '  demo         start demo services on loopback, record, show the session'
+	@echo '  fuzz         run every libFuzzer target for FUZZ_TIME seconds (60)'
+	@echo '  bench        run the benchmark suite (bench/)'
+	@echo '  install      install deetune and man pages (PREFIX, DESTDIR)'
+	@echo '  uninstall    remove what install put in place'
+	@echo '  clean        remove $(O)/'
+	@echo 'Variables: O=DIR  V=1  SANITIZE=1  VMLINUX_H=FILE  FUZZ_TIME=SECONDS'
+
+deps:
+	$(Q)scripts/deps.sh
+
+# --- BPF ------------------------------------------------------------------
+
+ifeq ($(VMLINUX_H),)
+$(O)/vmlinux.h: | $(O)
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
+else
+$(O)/vmlinux.h: $(VMLINUX_H) | $(O)
+	$(Q)cp $< $@
+endif
+
+$(O)/bpf/%.bpf.o: bpf/%.bpf.c bpf/deetune.h $(O)/vmlinux.h | $(O)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+		-I$(O) -Ibpf -c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
+$(O)/bpf/%.skel.h: $(O)/bpf/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+# --- C --------------------------------------------------------------------
+
+$(O)/recorder/capture.o: $(SKELS)
+
+$(O)/%.o: %.c | $(O)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(O)/libformats.a: $(FORMATS_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(O)/librecorder.a: $(RECORDER_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(DEETUNE): $(CLI_OBJ) $(O)/librecorder.a $(O)/libformats.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(O) $(O)/bpf:
+	$(Q)mkdir -p $@
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)
+
+# --- tests ----------------------------------------------------------------
+
+# Unit tests of formats/ link only libformats.a; tests named
+# test_recorder_* also link the recorder.
+$(O)/tests/test_recorder_%: tests/unit/test_recorder_%.c $(O)/librecorder.a \
+		$(O)/libformats.a
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -lcmocka $(LDLIBS) -o $@
+
+$(O)/tests/%: tests/unit/%.c $(O)/libformats.a
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -lcmocka $(LDLIBS) -o $@
+
+# `make test` is what CI runs: sanitizer build, unit then integration tests.
+test: deps
+	$(Q)$(MAKE) --no-print-directory O=$(O)/san SANITIZE=1 check
+
+check: $(DEETUNE) $(UNIT_BIN)
+	$(Q)tests/run.sh $(O)
+
+unit: $(UNIT_BIN)
+	$(Q)tests/run.sh --unit-only $(O)
+
+# --- fuzzing --------------------------------------------------------------
+
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -I. \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+
+$(O)/fuzz/%: tests/fuzz/%.c $(FORMATS_SRC) formats/formats.h
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FORMATS_SRC) -lzstd -ljansson -o $@
+
+fuzz-build: deps $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	$(Q)scripts/fuzz.sh $(O)/fuzz $(FUZZ_TIME)
+
+# --- demo, bench, install -------------------------------------------------
+
+demo: all
+	$(Q)scripts/demo.sh $(DEETUNE)
+
+bench: all
+	$(Q)bench/run.sh $(DEETUNE)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 0755 $(DEETUNE) $(DESTDIR)$(PREFIX)/bin/deetune
+	install -m 0644 $(filter %.1,$(MANPAGES)) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 $(filter %.5,$(MANPAGES)) $(DESTDIR)$(PREFIX)/share/man/man5/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/deetune
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man1/,$(notdir $(filter %.1,$(MANPAGES))))
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man5/,$(notdir $(filter %.5,$(MANPAGES))))
+
+clean:
+	rm -rf $(O)

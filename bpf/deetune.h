@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The one header shared by bpf/deetune.bpf.c and user space (recorder/).
+ * Fixed-width kernel-style types only; no pointers.
+ */
+#ifndef DEETUNE_BPF_H
+#define DEETUNE_BPF_H
+
+#define DT_COMM_LEN 16
+/* Payload bytes carried by one ring-buffer event (power of two). */
+#define DT_CHUNK_SIZE 16384
+/* Chunks one syscall may emit; the rest is counted as truncated. */
+#define DT_MAX_CHUNKS_PER_CALL 64
+/* iovec entries walked per readv/writev/sendmsg/recvmsg. */
+#define DT_MAX_IOV 32
+
+enum dt_event_type {
+	DT_EV_DATA = 1,     /* payload chunk of a read or write */
+	DT_EV_SENDFILE = 2, /* bytes sent with sendfile(): size only */
+	DT_EV_CLOSE = 3,    /* socket reached TCP_CLOSE */
+};
+
+enum dt_dir {
+	DT_DIR_EGRESS = 0,  /* the traced process wrote these bytes */
+	DT_DIR_INGRESS = 1, /* the traced process read these bytes */
+};
+
+/* Bits of dt_event.flags */
+#define DT_EVF_FIRST 0x1 /* first event of this socket seen by the probes */
+
+/* Why the probes left something out; indexes the per-CPU drop counters. */
+enum dt_drop_reason {
+	DT_DROP_RINGBUF_FULL = 0,  /* bpf_ringbuf_output failed: data lost */
+	DT_DROP_TRUNCATED = 1,     /* syscall larger than chunks*iov limits */
+	DT_DROP_READ_FAILED = 2,   /* bpf_probe_read_user failed */
+	DT_DROP_STATE_FULL = 3,    /* a state map was full */
+	DT_DROP_MAX,
+};
+
+/* Per-CPU statistics besides drops (same array, after the drop slots). */
+enum dt_stat {
+	DT_STAT_EVENTS = DT_DROP_MAX, /* events submitted */
+	DT_STAT_BYTES,                /* payload bytes submitted */
+	DT_STAT_MAX,
+};
+
+/*
+ * Socket selection, filled by user space. The probes look at the process
+ * first (pid, comm, cgroup), then at the socket's ports/addresses; a
+ * socket matching any entry is captured. A port entry with a zero address
+ * matches any address.
+ */
+struct dt_port_key {
+	__u8 addr[16]; /* all zero = any address; IPv4 as ::ffff:a.b.c.d */
+	__u16 port;    /* host byte order */
+	__u16 pad;
+};
+
+/* Values of the selection maps (bitmask of which selector matched). */
+#define DT_SEL_SERVER 0x1
+#define DT_SEL_CLIENT 0x2
+
+struct dt_config {
+	__u32 self_tgid;    /* never trace the recorder itself */
+	__u32 enabled;      /* 0: probes return at once */
+	__u32 have_pid;     /* non-zero when the pid map holds entries ... */
+	__u32 have_comm;
+	__u32 have_cgroup;
+	__u32 have_port;
+};
+
+/* Common prefix of every event. */
+struct dt_event {
+	__u32 type;     /* enum dt_event_type */
+	__u32 tgid;
+	__u32 tid;
+	__u32 fd;
+	__u64 ts_ns;    /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 conn_id;  /* unique per socket for the probes' lifetime */
+	__u64 cgroup_id;
+	char comm[DT_COMM_LEN];
+	/* socket 4-tuple from the traced process's point of view */
+	__u8 laddr[16];
+	__u8 raddr[16];
+	__u16 lport;
+	__u16 rport;
+	__u16 family;   /* AF_INET or AF_INET6 */
+	__u8 dir;       /* enum dt_dir (DATA, SENDFILE) */
+	__u8 flags;     /* DT_EVF_* */
+	__u32 sel;      /* DT_SEL_* bits that matched this socket */
+	__u32 len;      /* payload bytes following this struct */
+	__u64 pos;      /* stream offset of the first byte in direction dir */
+	__u64 msg_size; /* bytes the whole syscall moved */
+	/* initial stream offsets when the probes first saw this socket */
+	__u64 start_pos[2];
+};
+
+#endif /* DEETUNE_BPF_H */
