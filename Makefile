@@ -55,6 +55,7 @@ DEETUNE := $(O)/deetune
 MANPAGES := $(wildcard man/*.[0-9])
 
 .DELETE_ON_ERROR:
+.SECONDARY:
 .PHONY: all deps test check unit integration demo fuzz fuzz-build bench \
 	install uninstall clean help
 

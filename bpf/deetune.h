@@ -18,6 +18,8 @@ enum dt_event_type {
 	DT_EV_DATA = 1,     /* payload chunk of a read or write */
 	DT_EV_SENDFILE = 2, /* bytes sent with sendfile(): size only */
 	DT_EV_CLOSE = 3,    /* socket reached TCP_CLOSE */
+	DT_EV_PEER = 4,     /* a socket whose other end is traced instead:
+			       identity only, sent once, no payload */
 };
 
 enum dt_dir {
@@ -56,14 +58,18 @@ struct dt_port_key {
 	__u16 pad;
 };
 
-/* Values of the selection maps (bitmask of which selector matched). */
-#define DT_SEL_SERVER 0x1
-#define DT_SEL_CLIENT 0x2
+/* Values of the selection maps, and dt_event.sel: which selector matched
+ * and, for port selectors, on which side of the socket. */
+#define DT_SEL_SERVER 0x1      /* a --server selector */
+#define DT_SEL_CLIENT 0x2      /* a --client selector */
+#define DT_SEL_LOCAL_PORT 0x4  /* the socket's own address matched */
+#define DT_SEL_REMOTE_PORT 0x8 /* the socket's peer address matched */
 
 struct dt_config {
 	__u32 self_tgid;    /* never trace the recorder itself */
 	__u32 enabled;      /* 0: probes return at once */
-	__u32 have_pid;     /* non-zero when the pid map holds entries ... */
+	/* which selection maps hold entries, so empty ones cost nothing */
+	__u32 have_pid;
 	__u32 have_comm;
 	__u32 have_cgroup;
 	__u32 have_port;

@@ -51,4 +51,57 @@ int cli_parse_duration(const char *s, uint64_t *ns);
  * git does; returns the exit code to use. */
 int cli_finish_stdout(int code);
 
+/* ---------------------------------------------------------------------- */
+/* Added for `cat` and `inspect` (util.c, json_out.c)                      */
+/* ---------------------------------------------------------------------- */
+
+#include <stdbool.h>
+
+struct json_t;
+struct dt_exchange;
+
+/*
+ * Called first by a subcommand: cli_warn() then prints "deetune <name>: ",
+ * and argv[0] becomes "deetune <name>" so that getopt_long()'s own
+ * messages ("deetune cat: unrecognized option '--x'") say the same.
+ */
+void cli_begin_command(char **argv, const char *name);
+/* Prints usage to stderr after a bad command line; returns EXIT_USAGE. */
+int cli_bad_usage(const char *usage);
+
+/* How messages name an input: "<stdin>" for "-", else the path itself. */
+const char *cli_file_label(const char *path);
+
+/* Parses a whole string of decimal digits (no sign, no spaces).
+ * Returns 0 or -EINVAL (also past UINT64_MAX). */
+int cli_parse_u64(const char *s, uint64_t *value);
+
+/* True once a write to stdout has failed; remembers the errno for
+ * cli_finish_stdout(). Commands writing much output call it after each
+ * record, to stop early instead of writing into the void. */
+bool cli_stdout_failed(void);
+
+/*
+ * JSON values for what `deetune cat` and `inspect --json` print. Each
+ * returns a new reference owned by the caller (json_decref()), or NULL when
+ * out of memory.
+ *
+ * cli_json_text: a JSON string of arbitrary bytes. Each byte that is not
+ * part of a well-formed UTF-8 sequence becomes U+FFFD; NUL is kept
+ * (escaped as \u0000). The exact bytes are in "raw" (base64) instead.
+ * cli_json_u64: an integer; values above INT64_MAX (only in hostile files)
+ * become a JSON real, rounded, rather than a negative number.
+ * cli_json_base64: standard alphabet, padded.
+ * cli_exchange_to_json: one line of `deetune cat` (see deetune-cat(1));
+ * with_raw adds the base64 "raw" bytes of request and response.
+ */
+struct json_t *cli_json_text(const void *bytes, size_t len);
+struct json_t *cli_json_u64(uint64_t value);
+struct json_t *cli_json_base64(const void *data, size_t len);
+/* Sets obj[key] for a key of arbitrary bytes, cleaned like cli_json_text().
+ * Steals value, also on failure (as json_object_set_new()); 0 or -1. */
+int cli_json_set_text_key(struct json_t *obj, const void *key, size_t len,
+			  struct json_t *value);
+struct json_t *cli_exchange_to_json(const struct dt_exchange *x, bool with_raw);
+
 #endif /* DEETUNE_CLI_H */

@@ -1,0 +1,629 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Socket payload capture from the generic syscall tracepoints.
+ *
+ * sys_enter stashes the arguments of the socket I/O syscalls of selected
+ * processes/sockets; sys_exit copies the bytes actually transferred into the
+ * ring buffer in bounded chunks, each tagged with its stream offset so user
+ * space can tell gaps from loss. One raw tracepoint pair instead of a
+ * tracepoint per syscall: every syscall pays the hook either way, and the
+ * raw hook is the cheaper one for socket syscalls (CAPTURE-NOTES).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "deetune.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+#define SOCK_STREAM 1
+#define TCP_CLOSE 7
+
+/* Syscall numbers differ per architecture; vmlinux.h has none. */
+#if defined(__TARGET_ARCH_x86)
+#define NR_read 0
+#define NR_write 1
+#define NR_readv 19
+#define NR_writev 20
+#define NR_sendfile 40
+#define NR_sendto 44
+#define NR_recvfrom 45
+#define NR_sendmsg 46
+#define NR_recvmsg 47
+#elif defined(__TARGET_ARCH_arm64)
+#define NR_read 63
+#define NR_write 64
+#define NR_readv 65
+#define NR_writev 66
+#define NR_sendfile 71
+#define NR_sendto 206
+#define NR_recvfrom 207
+#define NR_sendmsg 211
+#define NR_recvmsg 212
+#else
+#error "unsupported architecture: add its syscall numbers"
+#endif
+
+/* How a syscall passes its buffer. */
+enum io_kind {
+	IO_FLAT = 1,     /* (fd, buf, len) */
+	IO_IOVEC = 2,    /* (fd, iov, iovcnt) */
+	IO_MSGHDR = 3,   /* (fd, msghdr, flags) */
+	IO_SENDFILE = 4, /* (out_fd, in_fd, ...): no user buffer */
+};
+
+struct io_args {
+	__u64 sk;        /* struct sock * as a number (map key) */
+	__u64 buf;       /* user pointer: buffer or iovec array */
+	__u32 iovcnt;
+	__u32 fd;
+	__u8 kind;       /* enum io_kind */
+	__u8 dir;        /* enum dt_dir */
+};
+
+/* What the probes know about a socket they capture. */
+struct sock_state {
+	__u64 conn_id;
+	__u64 pos[2];       /* next stream offset per direction */
+	__u64 start_pos[2];
+	__u32 sel;          /* DT_SEL_* */
+	__u8 peer_only;     /* the other end is traced: no payload here */
+	__u8 first;         /* no event sent yet */
+};
+
+/* An event plus room for one chunk; the payload is written at an offset
+ * below DT_CHUNK_SIZE and at most DT_CHUNK_SIZE long, so twice the chunk
+ * keeps every access provably in bounds for the verifier. */
+struct scratch {
+	struct dt_event ev;
+	__u8 data[2 * DT_CHUNK_SIZE];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 << 20); /* resized by user space before load */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dt_config);
+} dt_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u32);
+} sel_pids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, char[DT_COMM_LEN]);
+	__type(value, __u32);
+} sel_comms SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u64);
+	__type(value, __u32);
+} sel_cgroups SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct dt_port_key);
+	__type(value, __u32);
+} sel_ports SEC(".maps");
+
+/* In-flight syscalls, by thread. LRU: a thread killed inside a syscall
+ * never reaches sys_exit and must not pin an entry. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct io_args);
+} inflight SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct sock_state);
+} socks SEC(".maps");
+
+/* One scratch per CPU, indexed by CPU number: a per-CPU array value is
+ * limited to 32 KiB. User space sizes it to the number of CPUs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch_buf SEC(".maps");
+
+/* Drop counters and statistics, indexed by enum dt_drop_reason/dt_stat. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, DT_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+__u64 next_conn_id = 0;
+
+static __always_inline void stat_add(__u32 idx, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		*v += n;
+}
+
+static __always_inline int classify(long nr, __u8 *kind, __u8 *dir)
+{
+	switch (nr) {
+	case NR_read:
+	case NR_recvfrom:
+		*kind = IO_FLAT;
+		*dir = DT_DIR_INGRESS;
+		return 1;
+	case NR_write:
+	case NR_sendto:
+		*kind = IO_FLAT;
+		*dir = DT_DIR_EGRESS;
+		return 1;
+	case NR_readv:
+		*kind = IO_IOVEC;
+		*dir = DT_DIR_INGRESS;
+		return 1;
+	case NR_writev:
+		*kind = IO_IOVEC;
+		*dir = DT_DIR_EGRESS;
+		return 1;
+	case NR_recvmsg:
+		*kind = IO_MSGHDR;
+		*dir = DT_DIR_INGRESS;
+		return 1;
+	case NR_sendmsg:
+		*kind = IO_MSGHDR;
+		*dir = DT_DIR_EGRESS;
+		return 1;
+	case NR_sendfile:
+		*kind = IO_SENDFILE;
+		*dir = DT_DIR_EGRESS;
+		return 1;
+	}
+	return 0;
+}
+
+/* fd -> struct sock of a TCP socket over IPv4/IPv6, or NULL. Works for
+ * sockets opened before the recorder started. */
+static __always_inline struct sock *fd_to_tcp_sock(__u32 fd)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds, *file;
+	struct socket *sock;
+	struct sock *sk;
+	__u16 family;
+
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return NULL;
+	sock = BPF_CORE_READ(file, private_data);
+	if (!sock || BPF_CORE_READ(sock, file) != file)
+		return NULL;
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return NULL;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return NULL;
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP ||
+	    BPF_CORE_READ(sk, sk_type) != SOCK_STREAM)
+		return NULL;
+	return sk;
+}
+
+/* Addresses as 16 bytes, IPv4 mapped into ::ffff:0:0/96. */
+static __always_inline void sock_addrs(struct sock *sk, __u16 family,
+				       __u8 laddr[16], __u8 raddr[16])
+{
+	if (family == AF_INET) {
+		__u32 l = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__u32 r = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+
+		__builtin_memset(laddr, 0, 16);
+		__builtin_memset(raddr, 0, 16);
+		laddr[10] = laddr[11] = raddr[10] = raddr[11] = 0xff;
+		__builtin_memcpy(laddr + 12, &l, 4);
+		__builtin_memcpy(raddr + 12, &r, 4);
+	} else {
+		BPF_CORE_READ_INTO(laddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(raddr, sk, __sk_common.skc_v6_daddr);
+	}
+}
+
+static __always_inline void fill_tuple(struct dt_event *ev, struct sock *sk)
+{
+	ev->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	sock_addrs(sk, ev->family, ev->laddr, ev->raddr);
+	ev->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	ev->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+}
+
+static __always_inline int is_local_addr(const __u8 a[16], const __u8 l[16])
+{
+	int same = 1, lo6 = 1;
+
+	/* 127.0.0.0/8 mapped into IPv6 */
+	if (a[10] == 0xff && a[11] == 0xff && a[12] == 127)
+		return 1;
+	for (int i = 0; i < 16; i++) {
+		if (a[i] != l[i])
+			same = 0;
+		if (a[i] != (i == 15 ? 1 : 0))
+			lo6 = 0;
+	}
+	return same || lo6;
+}
+
+static __always_inline __u32 port_lookup(const __u8 addr[16], __u16 port)
+{
+	struct dt_port_key key = { .port = port };
+	__u32 *v;
+
+	v = bpf_map_lookup_elem(&sel_ports, &key);
+	if (v)
+		return *v;
+	__builtin_memcpy(key.addr, addr, 16);
+	v = bpf_map_lookup_elem(&sel_ports, &key);
+	return v ? *v : 0;
+}
+
+/* Which selectors match the current process; 0 when none. */
+static __always_inline __u32 match_process(const struct dt_config *cfg,
+					   __u32 tgid)
+{
+	__u32 sel = 0, *v;
+
+	if (cfg->have_pid) {
+		v = bpf_map_lookup_elem(&sel_pids, &tgid);
+		if (v)
+			sel |= *v;
+	}
+	if (cfg->have_comm) {
+		char comm[DT_COMM_LEN] = {};
+
+		bpf_get_current_comm(comm, sizeof(comm));
+		v = bpf_map_lookup_elem(&sel_comms, comm);
+		if (v)
+			sel |= *v;
+	}
+	if (cfg->have_cgroup) {
+		__u64 cg = bpf_get_current_cgroup_id();
+
+		v = bpf_map_lookup_elem(&sel_cgroups, &cg);
+		if (v)
+			sel |= *v;
+	}
+	return sel;
+}
+
+/* Starts tracking a socket that matched a selector. With port selectors
+ * both ends of a loopback connection match; the client end is then kept
+ * as identity only, so each byte is copied out once. */
+static __always_inline struct sock_state *track_sock(struct sock *sk,
+						     __u32 proc_sel,
+						     const struct dt_config *cfg)
+{
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	struct sock_state st = { .first = 1 };
+	__u8 laddr[16], raddr[16];
+	__u64 key = (__u64)sk;
+	__u16 family, lport, rport;
+	__u32 lsel = 0, rsel = 0;
+	__u32 rcv_nxt, copied, snd_una, write_seq;
+
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	sock_addrs(sk, family, laddr, raddr);
+	if (cfg->have_port) {
+		lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+		rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		lsel = port_lookup(laddr, lport);
+		rsel = port_lookup(raddr, rport);
+	}
+	if (!proc_sel && !lsel && !rsel)
+		return NULL;
+	st.sel = proc_sel | lsel | rsel;
+	if (lsel)
+		st.sel |= DT_SEL_LOCAL_PORT;
+	if (rsel) {
+		st.sel |= DT_SEL_REMOTE_PORT;
+		if (!proc_sel && !lsel && (rsel & DT_SEL_SERVER) &&
+		    is_local_addr(raddr, laddr))
+			st.peer_only = 1;
+	}
+	/* Offsets of the bytes the application consumed before we looked,
+	 * so that joining an open connection shows as a non-zero start. */
+	rcv_nxt = BPF_CORE_READ(tp, rcv_nxt);
+	copied = BPF_CORE_READ(tp, copied_seq);
+	snd_una = BPF_CORE_READ(tp, snd_una);
+	write_seq = BPF_CORE_READ(tp, write_seq);
+	st.pos[DT_DIR_INGRESS] = BPF_CORE_READ(tp, bytes_received) -
+				 (__u32)(rcv_nxt - copied);
+	st.pos[DT_DIR_EGRESS] = BPF_CORE_READ(tp, bytes_acked) +
+				(__u32)(write_seq - snd_una);
+	st.start_pos[0] = st.pos[0];
+	st.start_pos[1] = st.pos[1];
+	st.conn_id = __sync_fetch_and_add(&next_conn_id, 1) + 1;
+	if (bpf_map_update_elem(&socks, &key, &st, BPF_NOEXIST)) {
+		/* lost a race with another thread, or the map is full */
+		struct sock_state *cur = bpf_map_lookup_elem(&socks, &key);
+
+		if (!cur)
+			stat_add(DT_DROP_STATE_FULL, 1);
+		return cur;
+	}
+	return bpf_map_lookup_elem(&socks, &key);
+}
+
+static __always_inline void fill_event(struct dt_event *ev, __u32 type,
+				       struct sock *sk, struct sock_state *st,
+				       __u32 fd, __u8 dir)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	ev->type = type;
+	ev->tgid = id >> 32;
+	ev->tid = (__u32)id;
+	ev->fd = fd;
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->conn_id = st->conn_id;
+	ev->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	fill_tuple(ev, sk);
+	ev->dir = dir;
+	ev->flags = st->first ? DT_EVF_FIRST : 0;
+	ev->sel = st->sel;
+	ev->len = 0;
+	ev->msg_size = 0;
+	ev->start_pos[0] = st->start_pos[0];
+	ev->start_pos[1] = st->start_pos[1];
+	st->first = 0;
+}
+
+static __always_inline void submit(struct scratch *s, __u64 len)
+{
+	/* hide len from the optimiser so the bound check stays where the
+	 * verifier needs it */
+	barrier_var(len);
+	if (len > DT_CHUNK_SIZE)
+		len = DT_CHUNK_SIZE;
+	barrier_var(len);
+	s->ev.len = len;
+	if (bpf_ringbuf_output(&events, s, sizeof(s->ev) + len, 0)) {
+		stat_add(DT_DROP_RINGBUF_FULL, 1);
+		return;
+	}
+	stat_add(DT_STAT_EVENTS, 1);
+	stat_add(DT_STAT_BYTES, len);
+}
+
+/* State of one copy loop: user segments are gathered into chunks. */
+struct copy_ctx {
+	struct scratch *s;
+	const struct iovec *iov; /* user pointer, IO_IOVEC and IO_MSGHDR */
+	__u64 seg;               /* user pointer of the current segment */
+	__u64 seg_left;          /* bytes left in the current segment */
+	__u64 left;              /* bytes of the syscall not yet copied */
+	__u32 iov_idx;
+	__u32 iovcnt;
+	__u64 fill;              /* bytes in s->data */
+	__u32 chunks;
+	int failed;
+};
+
+static long copy_step(__u32 i, struct copy_ctx *c)
+{
+	__u32 n;
+
+	if (!c->left || c->chunks >= DT_MAX_CHUNKS_PER_CALL)
+		return 1;
+	if (!c->seg_left) {
+		struct iovec v;
+
+		if (!c->iov || c->iov_idx >= c->iovcnt ||
+		    c->iov_idx >= DT_MAX_IOV)
+			return 1;
+		if (bpf_probe_read_user(&v, sizeof(v), &c->iov[c->iov_idx])) {
+			c->failed = 1;
+			return 1;
+		}
+		c->iov_idx++;
+		c->seg = (__u64)v.iov_base;
+		c->seg_left = v.iov_len < c->left ? v.iov_len : c->left;
+		return 0;
+	}
+	n = DT_CHUNK_SIZE - (c->fill & (DT_CHUNK_SIZE - 1));
+	if (n > c->seg_left)
+		n = c->seg_left;
+	if (n > DT_CHUNK_SIZE)
+		n = DT_CHUNK_SIZE;
+	if (bpf_probe_read_user(c->s->data + (c->fill & (DT_CHUNK_SIZE - 1)),
+				n, (const void *)c->seg)) {
+		c->failed = 1;
+		return 1;
+	}
+	c->fill += n;
+	c->seg += n;
+	c->seg_left -= n;
+	c->left -= n;
+	if (c->fill >= DT_CHUNK_SIZE || !c->left) {
+		submit(c->s, c->fill);
+		c->s->ev.pos += c->fill;
+		c->fill = 0;
+		c->chunks++;
+	}
+	return 0;
+}
+
+/* Copies the bytes a finished syscall moved, in chunks of at most
+ * DT_CHUNK_SIZE; whatever does not fit the limits is counted and shows up
+ * in user space as a gap, since ev.pos always advances by the full size. */
+static __always_inline void copy_payload(struct scratch *s,
+					 const struct io_args *a, __u64 size)
+{
+	struct copy_ctx c = {
+		.s = s,
+		.left = size,
+	};
+
+	if (a->kind == IO_FLAT) {
+		c.seg = a->buf;
+		c.seg_left = size;
+	} else {
+		c.iov = (const struct iovec *)a->buf;
+		c.iovcnt = a->iovcnt;
+	}
+	bpf_loop(DT_MAX_CHUNKS_PER_CALL + DT_MAX_IOV + 1, copy_step, &c, 0);
+	if (c.fill)
+		submit(s, c.fill);
+	if (c.failed)
+		stat_add(DT_DROP_READ_FAILED, 1);
+	else if (c.left)
+		stat_add(DT_DROP_TRUNCATED, 1);
+}
+
+static __always_inline void emit_peer(struct sock *sk, struct sock_state *st,
+				      __u32 fd)
+{
+	struct dt_event ev = {};
+
+	fill_event(&ev, DT_EV_PEER, sk, st, fd, 0);
+	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), 0))
+		stat_add(DT_DROP_RINGBUF_FULL, 1);
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(dt_sys_enter, struct pt_regs *regs, long nr)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct io_args a = {};
+	struct dt_config *cfg;
+	struct sock_state *st;
+	struct sock *sk;
+	__u32 zero = 0, proc_sel;
+
+	if (!classify(nr, &a.kind, &a.dir))
+		return 0;
+	cfg = bpf_map_lookup_elem(&dt_config, &zero);
+	if (!cfg || !cfg->enabled || (id >> 32) == cfg->self_tgid)
+		return 0;
+	proc_sel = match_process(cfg, id >> 32);
+	if (!proc_sel && !cfg->have_port)
+		return 0;
+
+	a.fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	sk = fd_to_tcp_sock(a.fd);
+	if (!sk)
+		return 0;
+	a.sk = (__u64)sk;
+	st = bpf_map_lookup_elem(&socks, &a.sk);
+	if (!st)
+		st = track_sock(sk, proc_sel, cfg);
+	if (!st)
+		return 0;
+	if (st->peer_only) {
+		if (st->first)
+			emit_peer(sk, st, a.fd);
+		return 0;
+	}
+
+	a.buf = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	if (a.kind == IO_IOVEC) {
+		a.iovcnt = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	} else if (a.kind == IO_MSGHDR) {
+		struct user_msghdr msg;
+
+		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)a.buf))
+			return 0;
+		a.buf = (__u64)msg.msg_iov;
+		a.iovcnt = msg.msg_iovlen;
+	}
+	bpf_map_update_elem(&inflight, &id, &a, BPF_ANY);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(dt_sys_exit, struct pt_regs *regs, long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct sock_state *st;
+	struct scratch *s;
+	struct io_args *ap;
+	struct io_args a;
+	__u32 cpu = bpf_get_smp_processor_id();
+	__u64 pos;
+
+	ap = bpf_map_lookup_elem(&inflight, &id);
+	if (!ap)
+		return 0;
+	a = *ap;
+	bpf_map_delete_elem(&inflight, &id);
+	if (ret <= 0)
+		return 0;
+	st = bpf_map_lookup_elem(&socks, &a.sk);
+	if (!st)
+		return 0;
+	s = bpf_map_lookup_elem(&scratch_buf, &cpu);
+	if (!s)
+		return 0;
+
+	pos = __sync_fetch_and_add(&st->pos[a.dir & 1], ret);
+	fill_event(&s->ev, a.kind == IO_SENDFILE ? DT_EV_SENDFILE : DT_EV_DATA,
+		   (struct sock *)a.sk, st, a.fd, a.dir);
+	s->ev.pos = pos;
+	s->ev.msg_size = ret;
+	if (a.kind == IO_SENDFILE)
+		submit(s, 0);
+	else
+		copy_payload(s, &a, ret);
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(dt_sock_state, const struct sock *sk, int oldstate, int newstate)
+{
+	__u64 key = (__u64)sk;
+	struct sock_state *st;
+	struct dt_event ev = {};
+
+	if (newstate != TCP_CLOSE)
+		return 0;
+	st = bpf_map_lookup_elem(&socks, &key);
+	if (!st)
+		return 0;
+	/* Runs in softirq or in any task: no process fields here. */
+	ev.type = DT_EV_CLOSE;
+	ev.ts_ns = bpf_ktime_get_ns();
+	ev.conn_id = st->conn_id;
+	ev.pos = st->pos[DT_DIR_EGRESS];
+	ev.msg_size = st->pos[DT_DIR_INGRESS];
+	ev.sel = st->sel;
+	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), 0))
+		stat_add(DT_DROP_RINGBUF_FULL, 1);
+	bpf_map_delete_elem(&socks, &key);
+	return 0;
+}

@@ -1,0 +1,463 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Stream reassembly: per connection and direction, place each payload chunk
+ * at its stream offset, detect gaps, and hand contiguous bytes to the
+ * protocol code. Also decides which end of a connection seen twice
+ * (loopback) records it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "recorder/recorder_int.h"
+
+#define DEFAULT_MAX_MESSAGE (64u << 20)
+
+struct dt_assembler {
+	struct dt_conn *by_id;
+	struct dt_conn *by_tuple;
+	size_t max_message;
+	uint64_t realtime_offset;
+	dt_exchange_fn fn;
+	void *ctx;
+	int stop;             /* non-zero once fn asked to stop */
+	struct dt_assembler_stats stats;
+};
+
+uint64_t dt_clock_realtime_offset(void)
+{
+	struct timespec rt, mono;
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	return (uint64_t)(rt.tv_sec - mono.tv_sec) * 1000000000ull +
+	       rt.tv_nsec - mono.tv_nsec;
+}
+
+int dt_assembler_new(struct dt_assembler **out, size_t max_message,
+		     dt_exchange_fn fn, void *ctx)
+{
+	struct dt_assembler *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return -ENOMEM;
+	a->max_message = max_message ? max_message : DEFAULT_MAX_MESSAGE;
+	a->realtime_offset = dt_clock_realtime_offset();
+	a->fn = fn;
+	a->ctx = ctx;
+	*out = a;
+	return 0;
+}
+
+static void stream_release(struct dt_stream *s)
+{
+	free(s->buf);
+	free(s->marks);
+	memset(s, 0, sizeof(*s));
+}
+
+static void conn_free(struct dt_assembler *a, struct dt_conn *c)
+{
+	HASH_DELETE(hh, a->by_id, c);
+	HASH_DELETE(hh_tuple, a->by_tuple, c);
+	http_conn_free(c->http);
+	stream_release(&c->s[0]);
+	stream_release(&c->s[1]);
+	free(c);
+	a->stats.conns--;
+}
+
+void dt_assembler_free(struct dt_assembler *a)
+{
+	struct dt_conn *c, *tmp;
+
+	if (!a)
+		return;
+	HASH_ITER(hh, a->by_id, c, tmp)
+		conn_free(a, c);
+	free(a);
+}
+
+void dt_assembler_get_stats(const struct dt_assembler *a,
+			    struct dt_assembler_stats *st)
+{
+	*st = a->stats;
+}
+
+void dt_assembler_count(struct dt_assembler *a, const char *what)
+{
+	if (!strcmp(what, "unpaired"))
+		a->stats.unpaired++;
+	else if (!strcmp(what, "malformed"))
+		a->stats.malformed++;
+}
+
+static void tuple_from_event(struct dt_tuple *t, const struct dt_event *ev)
+{
+	memset(t, 0, sizeof(*t));
+	memcpy(t->laddr, ev->laddr, 16);
+	memcpy(t->raddr, ev->raddr, 16);
+	t->lport = ev->lport;
+	t->rport = ev->rport;
+	t->family = ev->family;
+}
+
+static void tuple_mirror(struct dt_tuple *m, const struct dt_tuple *t)
+{
+	memset(m, 0, sizeof(*m));
+	memcpy(m->laddr, t->raddr, 16);
+	memcpy(m->raddr, t->laddr, 16);
+	m->lport = t->rport;
+	m->rport = t->lport;
+	m->family = t->family;
+}
+
+static struct dt_conn *conn_by_tuple(struct dt_assembler *a,
+				     const struct dt_tuple *t)
+{
+	struct dt_conn *c;
+
+	HASH_FIND(hh_tuple, a->by_tuple, t, sizeof(*t), c);
+	return c;
+}
+
+/* Endpoint of the socket's own side, from the process that used it. */
+static void endpoint_from_event(struct dt_endpoint *ep,
+				const struct dt_event *ev)
+{
+	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	memset(ep, 0, sizeof(*ep));
+	if (!memcmp(ev->laddr, v4mapped, sizeof(v4mapped))) {
+		ep->family = DT_FAMILY_IPV4;
+		memcpy(ep->addr, ev->laddr + 12, 4);
+	} else {
+		ep->family = DT_FAMILY_IPV6;
+		memcpy(ep->addr, ev->laddr, 16);
+	}
+	ep->port = ev->lport;
+	ep->pid = ev->tgid;
+	memcpy(ep->comm, ev->comm, sizeof(ep->comm) - 1);
+	ep->cgroup_id = ev->cgroup_id;
+}
+
+/* Endpoint of the peer: its address, and its process when we saw it. */
+static void endpoint_of_peer(struct dt_assembler *a, struct dt_endpoint *ep,
+			     const struct dt_conn *c)
+{
+	struct dt_tuple m;
+	struct dt_conn *peer;
+
+	tuple_mirror(&m, &c->tuple);
+	peer = conn_by_tuple(a, &m);
+	if (peer) {
+		*ep = peer->local;
+		return;
+	}
+	memset(ep, 0, sizeof(*ep));
+	if (!memcmp(m.laddr, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12)) {
+		ep->family = DT_FAMILY_IPV4;
+		memcpy(ep->addr, m.laddr + 12, 4);
+	} else {
+		ep->family = DT_FAMILY_IPV6;
+		memcpy(ep->addr, m.laddr, 16);
+	}
+	ep->port = m.lport;
+}
+
+static struct dt_conn *conn_get(struct dt_assembler *a,
+				const struct dt_event *ev)
+{
+	struct dt_conn *c, *peer;
+	struct dt_tuple m;
+
+	HASH_FIND(hh, a->by_id, &ev->conn_id, sizeof(ev->conn_id), c);
+	if (c)
+		return c;
+	if (ev->type == DT_EV_CLOSE)
+		return NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->id = ev->conn_id;
+	tuple_from_event(&c->tuple, ev);
+	c->sel = ev->sel;
+	c->req_dir = -1;
+	if (ev->sel & DT_SEL_LOCAL_PORT)
+		c->req_dir = DT_DIR_INGRESS;
+	else if (ev->sel & DT_SEL_REMOTE_PORT)
+		c->req_dir = DT_DIR_EGRESS;
+	c->peer_only = ev->type == DT_EV_PEER;
+	c->midstream = ev->start_pos[0] || ev->start_pos[1];
+	for (int d = 0; d < 2; d++) {
+		c->s[d].next = ev->start_pos[d];
+		c->s[d].base = ev->start_pos[d];
+	}
+	tuple_mirror(&m, &c->tuple);
+	peer = conn_by_tuple(a, &m);
+	if (peer && !peer->peer_only && !c->peer_only)
+		peer->mirrored = c->mirrored = true;
+	HASH_ADD(hh, a->by_id, id, sizeof(c->id), c);
+	HASH_ADD(hh_tuple, a->by_tuple, tuple, sizeof(c->tuple), c);
+	a->stats.conns++;
+	return c;
+}
+
+int dt_assembler_emit(struct dt_assembler *a, struct dt_conn *c,
+		      struct dt_exchange *x)
+{
+	bool local_is_server = c->req_dir == DT_DIR_INGRESS;
+	int ret = 0;
+
+	/* Both ends traced with payload: the server's end records it. */
+	if (!local_is_server && c->mirrored)
+		goto out;
+
+	x->conn_id = c->id;
+	if (local_is_server) {
+		x->server = c->local;
+		endpoint_of_peer(a, &x->client, c);
+	} else {
+		x->client = c->local;
+		endpoint_of_peer(a, &x->server, c);
+	}
+	if (c->midstream)
+		x->flags |= DT_XF_MIDSTREAM;
+	if (x->flags & DT_XF_INCOMPLETE)
+		a->stats.incomplete++;
+	for (uint64_t *t = &x->req_start_ns; t <= &x->resp_end_ns; t++)
+		if (*t)
+			*t += a->realtime_offset;
+	if (!a->stop)
+		ret = a->stop = a->fn(a->ctx, x);
+out:
+	dt_exchange_release(x);
+	return ret;
+}
+
+static int stream_reserve(struct dt_stream *s, size_t extra)
+{
+	size_t need = s->len + extra;
+	uint8_t *nb;
+
+	if (need <= s->cap)
+		return 0;
+	if (need < 2 * s->cap)
+		need = 2 * s->cap;
+	if (need < 4096)
+		need = 4096;
+	nb = realloc(s->buf, need);
+	if (!nb)
+		return -ENOMEM;
+	s->buf = nb;
+	s->cap = need;
+	return 0;
+}
+
+static int stream_mark(struct dt_stream *s, uint64_t off, uint64_t ts)
+{
+	if (s->nmarks == s->capmarks) {
+		size_t n = s->capmarks ? 2 * s->capmarks : 16;
+		struct dt_mark *m = realloc(s->marks, n * sizeof(*m));
+
+		if (!m)
+			return -ENOMEM;
+		s->marks = m;
+		s->capmarks = n;
+	}
+	s->marks[s->nmarks].off = off;
+	s->marks[s->nmarks].ts = ts;
+	s->nmarks++;
+	return 0;
+}
+
+/* Time of the event that carried stream offset off. */
+static uint64_t stream_time_at(const struct dt_stream *s, uint64_t off)
+{
+	uint64_t ts = s->nmarks ? s->marks[0].ts : 0;
+
+	for (size_t i = 0; i < s->nmarks && s->marks[i].off <= off; i++)
+		ts = s->marks[i].ts;
+	return ts;
+}
+
+void dt_stream_consume(struct dt_stream *s, size_t n, uint64_t *start_ts,
+		       uint64_t *end_ts)
+{
+	size_t keep = 0;
+
+	if (n > s->len)
+		n = s->len;
+	if (start_ts)
+		*start_ts = stream_time_at(s, s->base);
+	if (end_ts)
+		*end_ts = stream_time_at(s, s->base + (n ? n - 1 : 0));
+	memmove(s->buf, s->buf + n, s->len - n);
+	s->len -= n;
+	s->base += n + s->holes;
+	s->holes = 0;
+	/* keep the last mark at or before the new base, and all after it */
+	while (keep + 1 < s->nmarks && s->marks[keep + 1].off <= s->base)
+		keep++;
+	if (keep) {
+		memmove(s->marks, s->marks + keep,
+			(s->nmarks - keep) * sizeof(*s->marks));
+		s->nmarks -= keep;
+	}
+}
+
+/* n bytes of direction dir will never arrive. */
+static int stream_hole(struct dt_assembler *a, struct dt_conn *c, int dir,
+		       uint64_t n, uint32_t why)
+{
+	struct dt_stream *s = &c->s[dir];
+	int ret = http_on_gap(a, c, dir, n, why);
+
+	if (ret < 0)
+		return ret;
+	if (ret == 0)
+		dt_stream_consume(s, s->len, NULL, NULL);
+	if (!s->len)
+		s->base = s->next + n;
+	return 0;
+}
+
+/* Bytes [ev->pos, ev->pos + len) of direction dir arrived. */
+static int stream_add(struct dt_assembler *a, struct dt_conn *c,
+		      const struct dt_event *ev, const uint8_t *data)
+{
+	struct dt_stream *s = &c->s[ev->dir & 1];
+	uint64_t pos = ev->pos;
+	size_t len = ev->len;
+	int ret;
+
+	if (pos < s->next) {
+		/* overlaps what we have: keep only the new tail */
+		uint64_t dup = s->next - pos;
+
+		if (dup >= len)
+			return 0;
+		data += dup;
+		len -= dup;
+		pos = s->next;
+	}
+	if (pos > s->next) {
+		a->stats.gaps++;
+		ret = stream_hole(a, c, ev->dir & 1, pos - s->next,
+				  DT_XF_INCOMPLETE);
+		if (ret)
+			return ret;
+		s->next = pos;
+	}
+	if (s->len + len > a->max_message) {
+		a->stats.gaps++;
+		ret = stream_hole(a, c, ev->dir & 1, len, DT_XF_TRUNCATED);
+		s->next = pos + len;
+		return ret;
+	}
+	if (stream_reserve(s, len) || stream_mark(s, pos, ev->ts_ns))
+		return -ENOMEM;
+	memcpy(s->buf + s->len, data, len);
+	s->len += len;
+	s->next = pos + len;
+	s->started = true;
+	return 0;
+}
+
+/* The side that sends a request first is the client; a stream that shows
+ * neither requests nor responses within the first 64 KiB is not HTTP. */
+static void conn_learn_role(struct dt_conn *c, int dir)
+{
+	const struct dt_stream *s = &c->s[dir];
+
+	if (c->req_dir >= 0 || !s->len)
+		return;
+	if (dt_http1_resync(s->buf, s->len, true) < s->len)
+		c->req_dir = dir;
+	else if (dt_http1_resync(s->buf, s->len, false) < s->len)
+		c->req_dir = !dir;
+	else if (s->len > 65536)
+		c->ignored = true;
+}
+
+static int on_data(struct dt_assembler *a, struct dt_conn *c,
+		   const struct dt_event *ev, const uint8_t *data)
+{
+	int dir = ev->dir & 1;
+	int ret;
+
+	endpoint_from_event(&c->local, ev);
+	if (!c->http) {
+		c->http = http_conn_new();
+		if (!c->http)
+			return -ENOMEM;
+	}
+	if (ev->type == DT_EV_SENDFILE) {
+		/* the bytes are past the ones we hold: a hole of known size */
+		struct dt_stream *s = &c->s[dir];
+
+		if (ev->pos != s->next) {
+			ret = stream_add(a, c, ev, data);
+			if (ret)
+				return ret;
+		}
+		ret = stream_hole(a, c, dir, ev->msg_size,
+				  DT_XF_SENDFILE | DT_XF_INCOMPLETE);
+		s->next = ev->pos + ev->msg_size;
+		return ret;
+	}
+	ret = stream_add(a, c, ev, data);
+	if (ret)
+		return ret;
+	conn_learn_role(c, dir);
+	if (c->ignored) {
+		stream_release(&c->s[0]);
+		stream_release(&c->s[1]);
+		return 0;
+	}
+	if (c->req_dir < 0)
+		return 0;
+	return http_on_data(a, c, dir);
+}
+
+int dt_assembler_event(struct dt_assembler *a, const struct dt_event *ev,
+		       const uint8_t *data)
+{
+	struct dt_conn *c = conn_get(a, ev);
+	int ret = 0;
+
+	if (!c)
+		return ev->type == DT_EV_CLOSE ? 0 : -ENOMEM;
+	switch (ev->type) {
+	case DT_EV_PEER:
+		endpoint_from_event(&c->local, ev);
+		break;
+	case DT_EV_DATA:
+	case DT_EV_SENDFILE:
+		if (!c->peer_only && !c->ignored)
+			ret = on_data(a, c, ev, data);
+		break;
+	case DT_EV_CLOSE:
+		if (c->http && c->req_dir >= 0)
+			ret = http_on_close(a, c);
+		conn_free(a, c);
+		break;
+	}
+	return ret ? ret : a->stop;
+}
+
+int dt_assembler_finish(struct dt_assembler *a)
+{
+	struct dt_conn *c, *tmp;
+	int ret = 0;
+
+	/* flush all before freeing any: emit looks up peers */
+	HASH_ITER(hh, a->by_id, c, tmp) {
+		if (c->http && c->req_dir >= 0 && !ret)
+			ret = http_on_close(a, c);
+	}
+	HASH_ITER(hh, a->by_id, c, tmp)
+		conn_free(a, c);
+	return ret;
+}

@@ -1,0 +1,492 @@
+// SPDX-License-Identifier: MIT
+/*
+ * HTTP/1 pairing: frames the request and response streams of a connection
+ * with the formats codec and pairs responses with requests in FIFO order
+ * (keep-alive and pipelining). A gap resets the pairing instead of shifting
+ * it: requests waiting at the gap are flushed as incomplete, and a response
+ * is only paired with a request that had been read before it started.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "recorder/recorder_int.h"
+
+struct pending_req {
+	uint8_t *bytes;
+	size_t len;
+	uint64_t start_ts, end_ts;
+	uint32_t flags;
+	bool is_head, is_connect;
+	bool lost;              /* stands for requests lost in a gap */
+	struct pending_req *next;
+};
+
+struct http_conn {
+	struct dt_http1_framer req, resp;
+	struct pending_req *head, *tail;
+	/* 1xx interim responses kept for the final one */
+	uint8_t *interim;
+	size_t interim_len;
+	uint64_t interim_start_ts;
+	bool req_sync, resp_sync;   /* false: look for a message start */
+	bool upgraded;              /* no longer HTTP (101, CONNECT) */
+	bool resp_sendfile;         /* the current response used sendfile */
+	bool started;
+};
+
+struct http_conn *http_conn_new(void)
+{
+	struct http_conn *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	dt_http1_framer_init(&h->req, true);
+	dt_http1_framer_init(&h->resp, false);
+	return h;
+}
+
+static void pending_free(struct pending_req *p)
+{
+	free(p->bytes);
+	free(p);
+}
+
+void http_conn_free(struct http_conn *h)
+{
+	if (!h)
+		return;
+	while (h->head) {
+		struct pending_req *p = h->head;
+
+		h->head = p->next;
+		pending_free(p);
+	}
+	free(h->interim);
+	free(h);
+}
+
+static struct pending_req *pending_push(struct http_conn *h)
+{
+	struct pending_req *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	if (h->tail)
+		h->tail->next = p;
+	else
+		h->head = p;
+	h->tail = p;
+	return p;
+}
+
+static struct pending_req *pending_pop(struct http_conn *h)
+{
+	struct pending_req *p = h->head;
+
+	if (p) {
+		h->head = p->next;
+		if (!h->head)
+			h->tail = NULL;
+	}
+	return p;
+}
+
+static int set_slice_attr(struct dt_exchange *x, const char *key,
+			  struct dt_slice v)
+{
+	char buf[2048];
+	size_t n = v.len < sizeof(buf) - 1 ? v.len : sizeof(buf) - 1;
+
+	memcpy(buf, v.ptr, n);
+	buf[n] = '\0';
+	return dt_exchange_set_attr(x, key, buf);
+}
+
+/* Summary attributes from the parsed heads; unparsable bytes get none. */
+static int set_summary(struct dt_exchange *x)
+{
+	struct dt_http1_head *head = malloc(sizeof(*head));
+	const struct dt_http1_header *host;
+	char status[8];
+	int ret = -ENOMEM;
+
+	if (!head)
+		return -ENOMEM;
+	if (x->request_len &&
+	    dt_http1_parse_head(x->request, x->request_len, true, 0, head) > 0) {
+		if (set_slice_attr(x, "method", head->method) ||
+		    set_slice_attr(x, "path", head->target))
+			goto out;
+		host = dt_http1_find_header(head, "Host");
+		if (host && set_slice_attr(x, "host", host->value))
+			goto out;
+	}
+	if (x->response_len && dt_http1_parse_head(x->response,
+			x->response_len, false, 0, head) > 0) {
+		/* interim responses come first: the final status is last */
+		const uint8_t *p = x->response;
+		size_t left = x->response_len;
+		ssize_t n;
+
+		while ((n = dt_http1_parse_head(p, left, false, 0, head)) > 0 &&
+		       head->status >= 100 && head->status < 200 &&
+		       head->status != 101 && (size_t)n < left) {
+			p += n;
+			left -= n;
+		}
+		snprintf(status, sizeof(status), "%d", head->status);
+		if (dt_exchange_set_attr(x, "status", status))
+			goto out;
+	}
+	ret = 0;
+out:
+	free(head);
+	return ret;
+}
+
+/* Emits a request with the response bytes given (possibly none). */
+static int emit_pair(struct dt_assembler *a, struct dt_conn *c,
+		     struct pending_req *p, const uint8_t *resp,
+		     size_t resp_len, uint64_t resp_start, uint64_t resp_end,
+		     uint32_t flags)
+{
+	struct dt_exchange x;
+	int ret;
+
+	dt_exchange_init(&x);
+	x.protocol = DT_PROTO_HTTP1;
+	x.flags = p->flags | flags;
+	if (p->lost)
+		x.flags |= DT_XF_INCOMPLETE;
+	if (!resp_len)
+		x.flags |= DT_XF_NO_RESPONSE;
+	x.req_start_ns = p->start_ts;
+	x.req_end_ns = p->end_ts;
+	x.resp_start_ns = resp_start;
+	x.resp_end_ns = resp_end;
+	if (dt_exchange_set_request(&x, p->bytes, p->len) ||
+	    dt_exchange_set_response(&x, resp, resp_len) || set_summary(&x)) {
+		dt_exchange_release(&x);
+		return -ENOMEM;
+	}
+	ret = dt_assembler_emit(a, c, &x);
+	pending_free(p);
+	return ret;
+}
+
+/* Flushes every waiting request as unanswered; a lost-request marker
+ * carries the bytes we had of the damaged request. */
+static int flush_pending(struct dt_assembler *a, struct dt_conn *c,
+			 uint32_t flags)
+{
+	struct http_conn *h = c->http;
+	struct pending_req *p;
+	int ret = 0;
+
+	while ((p = pending_pop(h))) {
+		if (!p->len) {
+			pending_free(p);
+			continue;
+		}
+		ret = emit_pair(a, c, p, NULL, 0, 0, 0, flags);
+		if (ret)
+			break;
+	}
+	return ret;
+}
+
+static void interim_reset(struct http_conn *h)
+{
+	free(h->interim);
+	h->interim = NULL;
+	h->interim_len = 0;
+	h->resp_sendfile = false;
+}
+
+/* Takes the first n bytes of the request stream as a waiting request. */
+static int take_request(struct dt_conn *c, size_t n, uint32_t flags)
+{
+	struct dt_stream *s = &c->s[c->req_dir];
+	struct http_conn *h = c->http;
+	struct pending_req *p = pending_push(h);
+
+	if (!p)
+		return -ENOMEM;
+	p->bytes = malloc(n ? n : 1);
+	if (!p->bytes)
+		return -ENOMEM;
+	memcpy(p->bytes, s->buf, n);
+	p->len = n;
+	p->flags = flags;
+	p->is_head = n >= 5 && !memcmp(s->buf, "HEAD ", 5);
+	p->is_connect = n >= 8 && !memcmp(s->buf, "CONNECT ", 8);
+	dt_stream_consume(s, n, &p->start_ts, &p->end_ts);
+	return 0;
+}
+
+static int on_requests(struct dt_assembler *a, struct dt_conn *c)
+{
+	struct dt_stream *s = &c->s[c->req_dir];
+	struct http_conn *h = c->http;
+	int r;
+
+	while (s->len && !h->upgraded) {
+		if (!h->req_sync) {
+			size_t off = dt_http1_resync(s->buf, s->len, true);
+
+			dt_stream_consume(s, off, NULL, NULL);
+			if (!s->len)
+				return 0;
+			h->req_sync = true;
+			dt_http1_framer_reset(&h->req);
+		}
+		r = dt_http1_framer_scan(&h->req, s->buf, s->len);
+		if (r == DT_HTTP1_NEED_MORE)
+			return 0;
+		if (r < 0) {
+			dt_assembler_count(a, "malformed");
+			r = take_request(c, s->len, DT_XF_MALFORMED);
+			h->req_sync = false;
+			if (r)
+				return r;
+			continue;
+		}
+		r = take_request(c, h->req.msg_len, 0);
+		dt_http1_framer_reset(&h->req);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* A complete response of n bytes at the front of the response stream. */
+static int finish_response(struct dt_assembler *a, struct dt_conn *c,
+			   size_t n, uint32_t flags)
+{
+	struct dt_stream *s = &c->s[!c->req_dir];
+	struct http_conn *h = c->http;
+	struct pending_req *p;
+	uint64_t start, end;
+	uint8_t *all;
+	int ret;
+
+	dt_stream_consume(s, 0, &start, NULL);
+	/* A marker of lost requests: responses that started before the next
+	 * request was read answer the lost ones and can't be paired. */
+	while (h->head && h->head->lost && h->head->next &&
+	       start >= h->head->next->end_ts) {
+		p = pending_pop(h);
+		ret = p->len ? emit_pair(a, c, p, NULL, 0, 0, 0, 0) : 0;
+		if (!p->len)
+			pending_free(p);
+		if (ret)
+			return ret;
+	}
+	p = h->head;
+	if (!p || p->lost || start < p->end_ts) {
+		dt_assembler_count(a, "unpaired");
+		dt_stream_consume(s, n, NULL, NULL);
+		interim_reset(h);
+		return 0;
+	}
+	pending_pop(h);
+	all = realloc(h->interim, h->interim_len + n);
+	if (!all) {
+		pending_free(p);
+		return -ENOMEM;
+	}
+	memcpy(all + h->interim_len, s->buf, n);
+	if (h->interim_len)
+		start = h->interim_start_ts;
+	dt_stream_consume(s, n, NULL, &end);
+	if (h->resp_sendfile)
+		flags |= DT_XF_SENDFILE | DT_XF_INCOMPLETE;
+	ret = emit_pair(a, c, p, all, h->interim_len + n, start, end, flags);
+	h->interim = all;
+	interim_reset(h);
+	return ret;
+}
+
+/* Keeps a 1xx interim response until the final response arrives. */
+static int keep_interim(struct dt_conn *c, size_t n)
+{
+	struct dt_stream *s = &c->s[!c->req_dir];
+	struct http_conn *h = c->http;
+	uint8_t *nb = realloc(h->interim, h->interim_len + n);
+
+	if (!nb)
+		return -ENOMEM;
+	if (!h->interim_len)
+		dt_stream_consume(s, 0, &h->interim_start_ts, NULL);
+	memcpy(nb + h->interim_len, s->buf, n);
+	h->interim = nb;
+	h->interim_len += n;
+	dt_stream_consume(s, n, NULL, NULL);
+	return 0;
+}
+
+static void prepare_response_framer(struct http_conn *h)
+{
+	struct pending_req *p = h->head;
+
+	h->resp.request_was_head = p && p->is_head;
+	h->resp.request_was_connect = p && p->is_connect;
+}
+
+static int on_responses(struct dt_assembler *a, struct dt_conn *c)
+{
+	struct dt_stream *s = &c->s[!c->req_dir];
+	struct http_conn *h = c->http;
+	int r;
+
+	while (s->len) {
+		if (h->upgraded) {
+			dt_stream_consume(s, s->len, NULL, NULL);
+			return 0;
+		}
+		if (!h->resp_sync) {
+			size_t off = dt_http1_resync(s->buf, s->len, false);
+
+			dt_stream_consume(s, off, NULL, NULL);
+			if (!s->len)
+				return 0;
+			h->resp_sync = true;
+			dt_http1_framer_reset(&h->resp);
+		}
+		prepare_response_framer(h);
+		r = dt_http1_framer_scan(&h->resp, s->buf, s->len);
+		if (r == DT_HTTP1_NEED_MORE)
+			return 0;
+		if (r < 0) {
+			dt_assembler_count(a, "malformed");
+			h->resp_sync = false;
+			r = finish_response(a, c, s->len, DT_XF_MALFORMED);
+		} else if (h->resp.status >= 100 && h->resp.status < 200 &&
+			   h->resp.status != 101) {
+			r = keep_interim(c, h->resp.msg_len);
+		} else {
+			if (h->resp.upgraded)
+				h->upgraded = true;
+			r = finish_response(a, c, h->resp.msg_len, 0);
+		}
+		dt_http1_framer_reset(&h->resp);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int http_on_data(struct dt_assembler *a, struct dt_conn *c, int dir)
+{
+	struct http_conn *h = c->http;
+
+	/* a fresh connection starts in sync; a joined one looks first */
+	if (!h->started) {
+		h->started = true;
+		h->req_sync = !c->midstream;
+		h->resp_sync = !c->midstream;
+	}
+	if (dir == c->req_dir)
+		return on_requests(a, c);
+	return on_responses(a, c);
+}
+
+/* Can a hole of n bytes be inside the body of the response being read?
+ * True when its head says Content-Length and the hole fits; the response
+ * is complete once the body bytes plus holes reach that length. */
+static bool hole_fits_body(struct dt_stream *s, uint64_t n, bool *complete)
+{
+	struct dt_http1_head *head = malloc(sizeof(*head));
+	const struct dt_http1_header *cl;
+	unsigned long long want;
+	char num[24];
+	ssize_t hl;
+	bool fits = false;
+
+	if (!head)
+		return false;
+	hl = dt_http1_parse_head(s->buf, s->len, false, 0, head);
+	if (hl <= 0 || dt_http1_find_header(head, "Transfer-Encoding"))
+		goto out;
+	cl = dt_http1_find_header(head, "Content-Length");
+	if (!cl || cl->value.len == 0 || cl->value.len >= sizeof(num))
+		goto out;
+	memcpy(num, cl->value.ptr, cl->value.len);
+	num[cl->value.len] = '\0';
+	if (sscanf(num, "%llu", &want) != 1)
+		goto out;
+	if (s->len - hl + s->holes + n <= want) {
+		fits = true;
+		s->holes += n;
+		*complete = s->len - hl + s->holes == want;
+	}
+out:
+	free(head);
+	return fits;
+}
+
+int http_on_gap(struct dt_assembler *a, struct dt_conn *c, int dir,
+		uint64_t n, uint32_t why)
+{
+	struct http_conn *h = c->http;
+	struct dt_stream *s = &c->s[dir];
+	bool complete = false;
+	int ret = 0;
+
+	if (!h || c->req_dir < 0)
+		return 0;
+	if (dir != c->req_dir && h->resp_sync && h->head &&
+	    hole_fits_body(s, n, &complete)) {
+		/* e.g. nginx: head with writev, body with sendfile() */
+		h->resp_sendfile |= !!(why & DT_XF_SENDFILE);
+		h->head->flags |= why & ~DT_XF_SENDFILE;
+		if (!complete)
+			return 1;
+		ret = finish_response(a, c, s->len, DT_XF_INCOMPLETE);
+		dt_http1_framer_reset(&h->resp);
+		return ret < 0 ? ret : 1;
+	}
+	if (dir == c->req_dir) {
+		/* the damaged request and any lost whole: one marker */
+		ret = take_request(c, s->len, why | DT_XF_INCOMPLETE);
+		if (ret)
+			return ret;
+		h->tail->lost = true;
+		h->req_sync = false;
+		dt_http1_framer_reset(&h->req);
+		return 0;
+	}
+	/* response bytes lost: the response in progress is incomplete and
+	 * later ones can't be matched to the requests already waiting */
+	if (h->head && s->len)
+		ret = finish_response(a, c, s->len, why | DT_XF_INCOMPLETE);
+	if (!ret)
+		ret = flush_pending(a, c, DT_XF_INCOMPLETE);
+	interim_reset(h);
+	h->resp_sync = false;
+	dt_http1_framer_reset(&h->resp);
+	return ret;
+}
+
+int http_on_close(struct dt_assembler *a, struct dt_conn *c)
+{
+	struct http_conn *h = c->http;
+	struct dt_stream *rs = &c->s[!c->req_dir];
+	struct dt_stream *qs = &c->s[c->req_dir];
+	int ret = 0;
+
+	if (rs->len && h->resp_sync && h->head) {
+		prepare_response_framer(h);
+		if (dt_http1_framer_eof(&h->resp, rs->len) == DT_HTTP1_COMPLETE)
+			ret = finish_response(a, c, h->resp.msg_len, 0);
+		else
+			ret = finish_response(a, c, rs->len, DT_XF_INCOMPLETE);
+	}
+	if (!ret && qs->len && h->req_sync)
+		ret = take_request(c, qs->len, DT_XF_INCOMPLETE);
+	if (!ret)
+		ret = flush_pending(a, c, 0);
+	return ret;
+}

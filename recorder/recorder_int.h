@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private interfaces between the recorder's parts:
+ *   capture.c    BPF skeleton: load, selectors into maps, ring buffer intake
+ *   assembler.c  per-connection streams: ordering, gaps, protocol dispatch
+ *   http_pair.c  HTTP/1 request/response pairing into exchanges
+ *   record.c     the `record` loop: policies, session writer, summary
+ */
+#ifndef DEETUNE_RECORDER_INT_H
+#define DEETUNE_RECORDER_INT_H
+
+#include <linux/types.h>
+#include <uthash.h>
+
+#include "bpf/deetune.h"
+#include "formats/formats.h"
+#include "recorder/recorder.h"
+
+/* ---- capture.c ---- */
+
+typedef int (*dt_event_fn)(void *ctx, const struct dt_event *ev,
+			   const uint8_t *data);
+
+struct dt_capture;
+
+/* Loads and attaches the probes with the selectors in place. On success
+ * *out is owned by the caller (dt_capture_close). On failure returns a
+ * negative errno and writes a one-line explanation to err. */
+int dt_capture_open(struct dt_capture **out, const struct dt_selector *sels,
+		    size_t nsels, size_t ringbuf_bytes, dt_event_fn fn,
+		    void *ctx, char *err, size_t errlen);
+/* Delivers pending events to fn; waits up to timeout_ms for the first.
+ * Returns the number of events, or a negative errno (-EINTR on signal). */
+int dt_capture_poll(struct dt_capture *c, int timeout_ms);
+/* Sums the per-CPU counters, indexed by enum dt_drop_reason/dt_stat. */
+int dt_capture_stats(struct dt_capture *c, uint64_t out[DT_STAT_MAX]);
+void dt_capture_close(struct dt_capture *c);
+
+/* ---- assembler.c ---- */
+
+/* Receives each finished exchange; it stays owned by the assembler and is
+ * released after the call returns. A non-zero return stops the intake. */
+typedef int (*dt_exchange_fn)(void *ctx, struct dt_exchange *x);
+
+struct dt_assembler_stats {
+	uint64_t gaps;          /* stream gaps (bytes lost) detected */
+	uint64_t incomplete;    /* exchanges flagged incomplete */
+	uint64_t unpaired;      /* responses with no request to pair with */
+	uint64_t conns;         /* connections currently tracked */
+	uint64_t malformed;     /* messages the codec rejected */
+};
+
+struct dt_assembler;
+
+/* max_message: bytes kept per message before it is cut (0 = 64 MiB).
+ * *out is owned by the caller (dt_assembler_free). */
+int dt_assembler_new(struct dt_assembler **out, size_t max_message,
+		     dt_exchange_fn fn, void *ctx);
+int dt_assembler_event(struct dt_assembler *a, const struct dt_event *ev,
+		       const uint8_t *data);
+/* Ends every tracked connection as if it closed now (end of recording). */
+int dt_assembler_finish(struct dt_assembler *a);
+void dt_assembler_get_stats(const struct dt_assembler *a,
+			    struct dt_assembler_stats *st);
+void dt_assembler_free(struct dt_assembler *a);
+
+/* Nanoseconds to add to bpf_ktime_get_ns() to get CLOCK_REALTIME. */
+uint64_t dt_clock_realtime_offset(void);
+
+/* ---- match.c ---- */
+
+bool dt_match_exchange(const struct dt_match *m, size_t n,
+		       const struct dt_exchange *x);
+
+
+/* ---- connection state shared by assembler.c and http_pair.c ---- */
+
+/* When a range of stream bytes arrived (for message timings). */
+struct dt_mark {
+	uint64_t off;   /* stream offset of the first byte of an event */
+	uint64_t ts;    /* its CLOCK_MONOTONIC time */
+};
+
+/* One direction of a connection: bytes not yet consumed by the codec. */
+struct dt_stream {
+	uint64_t next;     /* stream offset expected next */
+	uint64_t base;     /* stream offset of buf[0] */
+	uint8_t *buf;
+	size_t len, cap;
+	struct dt_mark *marks;
+	size_t nmarks, capmarks;
+	uint64_t holes;    /* bytes sent with sendfile() inside buf's message */
+	bool started;
+};
+
+struct dt_tuple {
+	uint8_t laddr[16];
+	uint8_t raddr[16];
+	uint16_t lport;
+	uint16_t rport;
+	uint16_t family;
+};
+
+struct http_conn;
+
+struct dt_conn {
+	uint64_t id;
+	struct dt_tuple tuple;
+	struct dt_endpoint local;
+	uint32_t sel;
+	int req_dir;           /* DT_DIR_* carrying requests, -1 unknown */
+	bool midstream;        /* joined an open connection */
+	bool peer_only;        /* identity of a socket traced at its peer */
+	bool mirrored;         /* both ends traced with payload (loopback) */
+	bool ignored;          /* not a protocol we decode */
+	struct dt_stream s[2];
+	struct http_conn *http;
+	UT_hash_handle hh;     /* by id */
+	UT_hash_handle hh_tuple;
+};
+
+/* Removes n bytes from the front of s; gives the times of their first
+ * and last byte. */
+void dt_stream_consume(struct dt_stream *s, size_t n, uint64_t *start_ts,
+		       uint64_t *end_ts);
+
+/* Fills x's endpoints and connection id from c, converts times to
+ * CLOCK_REALTIME, passes x on unless the peer records it, and releases
+ * it. Returns what the exchange callback returned. */
+int dt_assembler_emit(struct dt_assembler *a, struct dt_conn *c,
+		      struct dt_exchange *x);
+void dt_assembler_count(struct dt_assembler *a, const char *what);
+
+/* ---- http_pair.c ---- */
+
+/* Per-connection HTTP state; owned by the connection. */
+struct http_conn *http_conn_new(void);
+void http_conn_free(struct http_conn *h);
+/* New bytes in c->s[dir]. */
+int http_on_data(struct dt_assembler *a, struct dt_conn *c, int dir);
+/* n bytes of c->s[dir] will never arrive; why holds the exchange flags
+ * that say why (DT_XF_INCOMPLETE, DT_XF_SENDFILE, DT_XF_TRUNCATED).
+ * Returns 1 when the hole was accounted for inside the message being read
+ * (its bytes stay buffered), 0 when the caller drops the buffered bytes,
+ * or a negative errno. */
+int http_on_gap(struct dt_assembler *a, struct dt_conn *c, int dir,
+		uint64_t n, uint32_t why);
+/* The connection ended: flush what is pending. */
+int http_on_close(struct dt_assembler *a, struct dt_conn *c);
+
+#endif /* DEETUNE_RECORDER_INT_H */
