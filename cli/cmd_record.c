@@ -21,7 +21,7 @@ static const char record_usage[] =
 	"probes are attached and a 'recorded: ...' summary at the end.\n"
 	"\n"
 	"  -s, --server SEL     the service whose traffic to record (repeatable)\n"
-	"  -c, --client SEL     also select clients by process (repeatable)\n"
+	"  -c, --client SEL     keep only exchanges from these clients (repeatable)\n"
 	"  -d, --duration D     stop after D (e.g. 30s, 500ms, 10m)\n"
 	"  -n, --count N        stop after exactly N exchanges\n"
 	"  -m, --match EXPR     keep only matching requests, e.g. 'GET /api/*'\n"

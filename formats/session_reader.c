@@ -60,7 +60,7 @@ static int parse_header(struct dt_session_reader *r)
 
 	magic_len = r->len < DT_SESSION_MAGIC_LEN ? r->len :
 						    DT_SESSION_MAGIC_LEN;
-	if (memcmp(d, DT_SESSION_MAGIC, magic_len) != 0)
+	if (magic_len && memcmp(d, DT_SESSION_MAGIC, magic_len) != 0)
 		return fail(r, -EBADMSG, "not a session file (bad magic at offset 0)");
 	if (r->len < DT_HEADER_FIXED_LEN)
 		return fail(r, -ENODATA, "truncated header at offset 0 (expected %u bytes, %zu present)",

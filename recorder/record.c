@@ -58,6 +58,27 @@ static int fd_write_all(void *ctx, const void *buf, size_t len)
 	return 0;
 }
 
+/* The probes select sockets; an exchange is kept when its server is named
+ * by a --server selector and, if any are given, its client by a --client
+ * one (a process selected as server also makes calls as a client). */
+static bool selected(const struct dt_record_opts *o,
+		     const struct dt_exchange *x)
+{
+	bool server = false, client = false, any_client = false;
+
+	for (size_t i = 0; i < o->nsels; i++) {
+		const struct dt_selector *sel = &o->sels[i];
+
+		if (sel->server) {
+			server |= dt_selector_match_endpoint(sel, &x->server);
+		} else {
+			any_client = true;
+			client |= dt_selector_match_endpoint(sel, &x->client);
+		}
+	}
+	return server && (client || !any_client);
+}
+
 static int on_exchange(void *ctx, struct dt_exchange *x)
 {
 	struct recording *r = ctx;
@@ -65,7 +86,8 @@ static int on_exchange(void *ctx, struct dt_exchange *x)
 
 	if (r->count_reached || r->write_error)
 		return 1;
-	if (!dt_match_exchange(r->opts->matches, r->opts->nmatches, x))
+	if (!selected(r->opts, x) ||
+	    !dt_match_exchange(r->opts->matches, r->opts->nmatches, x))
 		return 0;
 	x->id = ++r->next_id;
 	ret = dt_session_writer_append(r->writer, x);

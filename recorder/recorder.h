@@ -35,6 +35,11 @@ struct dt_selector {
 int dt_selector_parse(struct dt_selector *sel, const char *text, bool server,
 		      char *err, size_t errlen);
 
+/* True when the endpoint (of the matching role) is what sel names. */
+struct dt_endpoint;
+bool dt_selector_match_endpoint(const struct dt_selector *sel,
+				const struct dt_endpoint *ep);
+
 /* A --match expression: a method and a path glob ("GET /api/ *" without
  * the space), or a path glob alone. */
 struct dt_match {

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "formats/formats.h"
 #include "recorder/recorder.h"
 
 static int parse_u32(const char *s, uint32_t max, uint32_t *out)
@@ -134,6 +135,32 @@ int dt_selector_parse(struct dt_selector *sel, const char *text, bool server,
 	snprintf(err, errlen, "selector '%s': expected port:N, pid:N, "
 		 "comm:NAME, cgroup:PATH or addr:IP:PORT", text);
 	return -EINVAL;
+}
+
+bool dt_selector_match_endpoint(const struct dt_selector *sel,
+				const struct dt_endpoint *ep)
+{
+	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	switch (sel->kind) {
+	case DT_SEL_PORT:
+		return ep->port == sel->port;
+	case DT_SEL_PID:
+		return ep->pid == sel->pid;
+	case DT_SEL_COMM:
+		return ep->pid && !strncmp(ep->comm, sel->comm,
+					   sizeof(sel->comm) - 1);
+	case DT_SEL_CGROUP:
+		return ep->cgroup_id == sel->cgroup_id;
+	case DT_SEL_ADDR:
+		if (ep->port != sel->port)
+			return false;
+		if (ep->family == DT_FAMILY_IPV4)
+			return !memcmp(sel->addr, v4mapped, 12) &&
+			       !memcmp(sel->addr + 12, ep->addr, 4);
+		return !memcmp(sel->addr, ep->addr, 16);
+	}
+	return false;
 }
 
 int dt_match_parse(struct dt_match *m, const char *text, char *err,

@@ -77,7 +77,7 @@ expect_read()
 }
 
 # expect_garbage FILE: not a session at all: exit 1 with a message, and
-# nothing printed by cat.
+# no exchange printed.
 expect_garbage()
 {
 	local file=$1 cmd
@@ -88,29 +88,47 @@ expect_garbage()
 				$'\n'"$(cat "$WORK/rb.err")"
 		[ -s "$WORK/rb.err" ] ||
 			fail "$cmd $(basename "$file"): no message on stderr"
+		[ "$cmd" != cat ] || [ ! -s "$WORK/rb.out" ] ||
+			fail "cat $(basename "$file") printed exchanges"
 	done
-	[ ! -s "$WORK/rb.out" ] || [ "$cmd" != cat ] ||
-		fail "cat $(basename "$file") printed exchanges"
 	echo "$(basename "$file"): $(head -n 1 "$WORK/rb.err")"
 }
 
-truncated()
+# records_before OFFSET: exchanges in the frames of the complete session
+# that end at or before OFFSET.
+records_before()
 {
-	head -c "$2" "$WORK/full.dtsess" >"$DAMAGE/$1.dtsess"
-	echo "$DAMAGE/$1.dtsess"
+	jq --argjson o "$1" '[.frames[] | select(.end <= $o) | .records] |
+		add // 0' <<<"$L"
 }
 
-# flipped NAME OFFSET: the complete session with the byte at OFFSET
-# inverted.
-flipped()
+# expect_cut NAME OFFSET: the complete session cut after OFFSET bytes.
+# Cut where the header or a frame ends, it is an interrupted recording
+# (exit 0); cut anywhere else, it is damaged (exit 1). Either way cat
+# prints the exchanges of the frames before the cut.
+expect_cut()
 {
-	python3 - "$WORK/full.dtsess" "$DAMAGE/$1.dtsess" "$2" <<'EOF'
+	local file=$DAMAGE/cut-$1.dtsess off=$2 rc=1
+	head -c "$off" "$WORK/full.dtsess" >"$file"
+	if [ "$(jq --argjson o "$off" \
+		'any(.header_len, .frames[].end; . == $o)' <<<"$L")" = true ]; then
+		rc=0
+	fi
+	expect_read "$file" "$rc" "$(records_before "$off")"
+}
+
+# expect_flip NAME OFFSET LINES: the complete session with the byte at
+# OFFSET inverted is damaged (exit 1); cat prints LINES exchanges.
+expect_flip()
+{
+	local file=$DAMAGE/flip-$1.dtsess
+	python3 - "$WORK/full.dtsess" "$file" "$2" <<'EOF'
 import sys
 data = bytearray(open(sys.argv[1], "rb").read())
 data[int(sys.argv[3])] ^= 0xFF
 open(sys.argv[2], "wb").write(data)
 EOF
-	echo "$DAMAGE/$1.dtsess"
+	expect_read "$file" 1 "$3"
 }
 
 echo "== SIGKILL while recording: reads back up to the last frame"
@@ -147,7 +165,7 @@ grep -q 'unknown (no trailer)' "$WORK/rb.out" ||
 echo "killed session: $n exchanges read back"
 
 echo "== a complete session"
-start_traffic "$PORT" /api/orders/3.json /data.json /big.bin
+start_traffic "$PORT" /api/orders/3.json /data.json /api/orders/4.json
 start_record full --server "port:$PORT" -o "$WORK/full.dtsess"
 sleep 3
 kill_wait "$TRAFFIC_PID"
@@ -174,41 +192,29 @@ F2_END=$(jq '.frames[1].end' <<<"$L")
 LAST_OFF=$(jq '.frames[-1].offset' <<<"$L")
 LAST_N=$(jq '.frames[-1].records' <<<"$L")
 
-# records_before OFFSET: exchanges in the frames that end at or before it.
-records_before()
-{
-	jq --argjson o "$1" '[.frames[] | select(.end <= $o) | .records] |
-		add // 0' <<<"$L"
-}
-
 echo "== truncated"
-expect_read "$(truncated cut10 10)" 1 0
-expect_read "$(truncated header-1 $((H - 1)))" 1 0
-expect_read "$(truncated header-only "$H")" 0 0
-expect_read "$(truncated in-frame-header $((F1_OFF + 10)))" 1 0
-expect_read "$(truncated first-frame "$F1_END")" 0 "$F1_N"
-expect_read "$(truncated mid-second-frame $(((F1_END + F2_END) / 2)))" 1 "$F1_N"
-half=$((S / 2))
-if [ "$(jq --argjson o "$half" \
-	'[.header_len, .frames[].end] | index($o) != null' <<<"$L")" = true ]; then
-	expect_read "$(truncated half "$half")" 0 "$(records_before "$half")"
-elif [ "$half" -lt "$E" ]; then
-	expect_read "$(truncated half "$half")" 1 "$(records_before "$half")"
-fi
-expect_read "$(truncated no-index "$E")" 0 "$N"
-expect_read "$(truncated in-index $(((E + S - 36) / 2)))" 1 "$N"
-expect_read "$(truncated minus1 $((S - 1)))" 1 "$N"
+expect_cut 10-bytes 10
+expect_cut in-header $((H - 1))
+expect_cut header-only "$H"
+expect_cut in-frame-header $((F1_OFF + 10))
+expect_cut first-frame "$F1_END"
+expect_cut mid-second-frame $(((F1_END + F2_END) / 2))
+expect_cut half $((S / 2))
+expect_cut no-index "$E"
+expect_cut in-index $(((E + S - 36) / 2))
+expect_cut in-trailer $((S - 20))
+expect_cut minus-1 $((S - 1))
 
 echo "== bit flips"
-expect_read "$(flipped magic 0)" 1 0
-expect_read "$(flipped header-meta $((H - 6)))" 1 0
-expect_read "$(flipped frame-magic $((F1_OFF + 1)))" 1 0
-expect_read "$(flipped frame-length $((F1_OFF + 5)))" 1 0
-expect_read "$(flipped second-frame $(((F1_END + F2_END) / 2)))" 1 "$F1_N"
-expect_read "$(flipped last-frame $(((LAST_OFF + E) / 2)))" 1 $((N - LAST_N))
-expect_read "$(flipped index $(((E + S - 36) / 2)))" 1 any
-expect_read "$(flipped trailer $((S - 10)))" 1 any
-expect_read "$(flipped trailer-crc $((S - 1)))" 1 any
+expect_flip magic 0 0
+expect_flip header-meta $((H - 6)) 0
+expect_flip frame-magic $((F1_OFF + 1)) 0
+expect_flip frame-length $((F1_OFF + 5)) 0
+expect_flip second-frame $(((F1_END + F2_END) / 2)) "$F1_N"
+expect_flip last-frame $(((LAST_OFF + E) / 2)) $((N - LAST_N))
+expect_flip index $(((E + S - 36) / 2)) any
+expect_flip trailer $((S - 10)) any
+expect_flip trailer-crc $((S - 1)) any
 
 echo "== not session files"
 head -c 4096 /dev/urandom >"$DAMAGE/random.bin"
