@@ -61,7 +61,8 @@ static void conn_free(struct dt_assembler *a, struct dt_conn *c)
 {
 	HASH_DELETE(hh, a->by_id, c);
 	HASH_DELETE(hh_tuple, a->by_tuple, c);
-	http_conn_free(c->http);
+	if (c->proto)
+		c->proto->conn_free(c->state);
 	stream_release(&c->s[0]);
 	stream_release(&c->s[1]);
 	free(c);
@@ -312,7 +313,7 @@ static int stream_hole(struct dt_assembler *a, struct dt_conn *c, int dir,
 		       uint64_t n, uint32_t why)
 {
 	struct dt_stream *s = &c->s[dir];
-	int ret = http_on_gap(a, c, dir, n, why);
+	int ret = c->proto ? c->proto->on_gap(a, c, dir, n, why) : 0;
 
 	if (ret < 0)
 		return ret;
@@ -365,20 +366,32 @@ static int stream_add(struct dt_assembler *a, struct dt_conn *c,
 	return 0;
 }
 
-/* The side that sends a request first is the client; a stream that shows
- * neither requests nor responses within the first 64 KiB is not HTTP. */
-static void conn_learn_role(struct dt_conn *c, int dir)
-{
-	const struct dt_stream *s = &c->s[dir];
+static const struct dt_proto_ops *const protocols[] = {
+	&dt_proto_http1,
+};
 
-	if (c->req_dir >= 0 || !s->len)
-		return;
-	if (dt_http1_resync(s->buf, s->len, true) < s->len)
-		c->req_dir = dir;
-	else if (dt_http1_resync(s->buf, s->len, false) < s->len)
-		c->req_dir = !dir;
-	else if (s->len > 65536)
+/* Asks each decoder whether the first bytes are its protocol; a stream
+ * that none claims is ignored from then on. */
+static int conn_detect(struct dt_conn *c, int dir)
+{
+	bool wait = false;
+
+	for (size_t i = 0; i < sizeof(protocols) / sizeof(protocols[0]); i++) {
+		int r = protocols[i]->detect(c, dir);
+
+		if (r == -EAGAIN) {
+			wait = true;
+		} else if (r > 0) {
+			c->state = protocols[i]->conn_new();
+			if (!c->state)
+				return -ENOMEM;
+			c->proto = protocols[i];
+			return 0;
+		}
+	}
+	if (!wait)
 		c->ignored = true;
+	return 0;
 }
 
 static int on_data(struct dt_assembler *a, struct dt_conn *c,
@@ -388,11 +401,6 @@ static int on_data(struct dt_assembler *a, struct dt_conn *c,
 	int ret;
 
 	endpoint_from_event(&c->local, ev);
-	if (!c->http) {
-		c->http = http_conn_new();
-		if (!c->http)
-			return -ENOMEM;
-	}
 	if (ev->type == DT_EV_SENDFILE) {
 		/* the bytes are past the ones we hold: a hole of known size */
 		struct dt_stream *s = &c->s[dir];
@@ -410,15 +418,19 @@ static int on_data(struct dt_assembler *a, struct dt_conn *c,
 	ret = stream_add(a, c, ev, data);
 	if (ret)
 		return ret;
-	conn_learn_role(c, dir);
+	if (!c->proto) {
+		ret = conn_detect(c, dir);
+		if (ret)
+			return ret;
+	}
 	if (c->ignored) {
 		stream_release(&c->s[0]);
 		stream_release(&c->s[1]);
 		return 0;
 	}
-	if (c->req_dir < 0)
+	if (!c->proto)
 		return 0;
-	return http_on_data(a, c, dir);
+	return c->proto->on_data(a, c, dir);
 }
 
 int dt_assembler_event(struct dt_assembler *a, const struct dt_event *ev,
@@ -439,8 +451,8 @@ int dt_assembler_event(struct dt_assembler *a, const struct dt_event *ev,
 			ret = on_data(a, c, ev, data);
 		break;
 	case DT_EV_CLOSE:
-		if (c->http && c->req_dir >= 0)
-			ret = http_on_close(a, c);
+		if (c->proto)
+			ret = c->proto->on_close(a, c);
 		conn_free(a, c);
 		break;
 	}
@@ -454,8 +466,8 @@ int dt_assembler_finish(struct dt_assembler *a)
 
 	/* flush all before freeing any: emit looks up peers */
 	HASH_ITER(hh, a->by_id, c, tmp) {
-		if (c->http && c->req_dir >= 0 && !ret)
-			ret = http_on_close(a, c);
+		if (c->proto && !ret)
+			ret = c->proto->on_close(a, c);
 	}
 	HASH_ITER(hh, a->by_id, c, tmp)
 		conn_free(a, c);

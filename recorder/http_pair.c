@@ -36,7 +36,7 @@ struct http_conn {
 	bool started;
 };
 
-struct http_conn *http_conn_new(void)
+static void *http_conn_new(void)
 {
 	struct http_conn *h = calloc(1, sizeof(*h));
 
@@ -53,8 +53,10 @@ static void pending_free(struct pending_req *p)
 	free(p);
 }
 
-void http_conn_free(struct http_conn *h)
+static void http_conn_free(void *state)
 {
+	struct http_conn *h = state;
+
 	if (!h)
 		return;
 	while (h->head) {
@@ -181,7 +183,7 @@ static int emit_pair(struct dt_assembler *a, struct dt_conn *c,
 static int flush_pending(struct dt_assembler *a, struct dt_conn *c,
 			 uint32_t flags)
 {
-	struct http_conn *h = c->http;
+	struct http_conn *h = c->state;
 	struct pending_req *p;
 	int ret = 0;
 
@@ -209,7 +211,7 @@ static void interim_reset(struct http_conn *h)
 static int take_request(struct dt_conn *c, size_t n, uint32_t flags)
 {
 	struct dt_stream *s = &c->s[c->req_dir];
-	struct http_conn *h = c->http;
+	struct http_conn *h = c->state;
 	struct pending_req *p = pending_push(h);
 
 	if (!p)
@@ -229,7 +231,7 @@ static int take_request(struct dt_conn *c, size_t n, uint32_t flags)
 static int on_requests(struct dt_assembler *a, struct dt_conn *c)
 {
 	struct dt_stream *s = &c->s[c->req_dir];
-	struct http_conn *h = c->http;
+	struct http_conn *h = c->state;
 	int r;
 
 	while (s->len && !h->upgraded) {
@@ -266,7 +268,7 @@ static int finish_response(struct dt_assembler *a, struct dt_conn *c,
 			   size_t n, uint32_t flags)
 {
 	struct dt_stream *s = &c->s[!c->req_dir];
-	struct http_conn *h = c->http;
+	struct http_conn *h = c->state;
 	struct pending_req *p;
 	uint64_t start, end;
 	uint8_t *all;
@@ -313,7 +315,7 @@ static int finish_response(struct dt_assembler *a, struct dt_conn *c,
 static int keep_interim(struct dt_conn *c, size_t n)
 {
 	struct dt_stream *s = &c->s[!c->req_dir];
-	struct http_conn *h = c->http;
+	struct http_conn *h = c->state;
 	uint8_t *nb = realloc(h->interim, h->interim_len + n);
 
 	if (!nb)
@@ -338,7 +340,7 @@ static void prepare_response_framer(struct http_conn *h)
 static int on_responses(struct dt_assembler *a, struct dt_conn *c)
 {
 	struct dt_stream *s = &c->s[!c->req_dir];
-	struct http_conn *h = c->http;
+	struct http_conn *h = c->state;
 	int r;
 
 	while (s->len) {
@@ -378,9 +380,9 @@ static int on_responses(struct dt_assembler *a, struct dt_conn *c)
 	return 0;
 }
 
-int http_on_data(struct dt_assembler *a, struct dt_conn *c, int dir)
+static int http_on_data(struct dt_assembler *a, struct dt_conn *c, int dir)
 {
-	struct http_conn *h = c->http;
+	struct http_conn *h = c->state;
 
 	/* a fresh connection starts in sync; a joined one looks first */
 	if (!h->started) {
@@ -427,10 +429,10 @@ out:
 	return fits;
 }
 
-int http_on_gap(struct dt_assembler *a, struct dt_conn *c, int dir,
+static int http_on_gap(struct dt_assembler *a, struct dt_conn *c, int dir,
 		uint64_t n, uint32_t why)
 {
-	struct http_conn *h = c->http;
+	struct http_conn *h = c->state;
 	struct dt_stream *s = &c->s[dir];
 	bool complete = false;
 	int ret = 0;
@@ -470,9 +472,9 @@ int http_on_gap(struct dt_assembler *a, struct dt_conn *c, int dir,
 	return ret;
 }
 
-int http_on_close(struct dt_assembler *a, struct dt_conn *c)
+static int http_on_close(struct dt_assembler *a, struct dt_conn *c)
 {
-	struct http_conn *h = c->http;
+	struct http_conn *h = c->state;
 	struct dt_stream *rs = &c->s[!c->req_dir];
 	struct dt_stream *qs = &c->s[c->req_dir];
 	int ret = 0;
@@ -490,3 +492,45 @@ int http_on_close(struct dt_assembler *a, struct dt_conn *c)
 		ret = flush_pending(a, c, 0);
 	return ret;
 }
+
+/* A fresh connection must start with a request line or a status line; a
+ * joined one may start anywhere, so look for a message start in the first
+ * 64 KiB. */
+static int http_detect(struct dt_conn *c, int dir)
+{
+	const struct dt_stream *s = &c->s[dir];
+	size_t probe = s->len < 65536 ? s->len : 65536;
+
+	if (!c->midstream) {
+		if (dt_http1_looks_like_request(s->buf, s->len)) {
+			if (s->len < 16 && !memchr(s->buf, '\n', s->len))
+				return -EAGAIN;
+			c->req_dir = dir;
+			return 1;
+		}
+		if (dt_http1_resync(s->buf, probe, false) == 0) {
+			c->req_dir = !dir;
+			return 1;
+		}
+		return s->len < 8 ? -EAGAIN : 0;
+	}
+	if (dt_http1_resync(s->buf, probe, true) < probe) {
+		c->req_dir = dir;
+		return 1;
+	}
+	if (dt_http1_resync(s->buf, probe, false) < probe) {
+		c->req_dir = !dir;
+		return 1;
+	}
+	return s->len < 65536 ? -EAGAIN : 0;
+}
+
+const struct dt_proto_ops dt_proto_http1 = {
+	.name = "http",
+	.detect = http_detect,
+	.conn_new = http_conn_new,
+	.conn_free = http_conn_free,
+	.on_data = http_on_data,
+	.on_gap = http_on_gap,
+	.on_close = http_on_close,
+};

@@ -101,7 +101,7 @@ struct dt_tuple {
 	uint16_t family;
 };
 
-struct http_conn;
+struct dt_proto_ops;
 
 struct dt_conn {
 	uint64_t id;
@@ -109,12 +109,13 @@ struct dt_conn {
 	struct dt_endpoint local;
 	uint32_t sel;
 	int req_dir;           /* DT_DIR_* carrying requests, -1 unknown */
+	const struct dt_proto_ops *proto; /* NULL until detected */
+	void *state;           /* the protocol's per-connection state */
 	bool midstream;        /* joined an open connection */
 	bool peer_only;        /* identity of a socket traced at its peer */
 	bool mirrored;         /* both ends traced with payload (loopback) */
 	bool ignored;          /* not a protocol we decode */
 	struct dt_stream s[2];
-	struct http_conn *http;
 	UT_hash_handle hh;     /* by id */
 	UT_hash_handle hh_tuple;
 };
@@ -131,21 +132,30 @@ int dt_assembler_emit(struct dt_assembler *a, struct dt_conn *c,
 		      struct dt_exchange *x);
 void dt_assembler_count(struct dt_assembler *a, const char *what);
 
-/* ---- http_pair.c ---- */
+/* ---- protocols: one decoder each behind one interface ---- */
 
-/* Per-connection HTTP state; owned by the connection. */
-struct http_conn *http_conn_new(void);
-void http_conn_free(struct http_conn *h);
-/* New bytes in c->s[dir]. */
-int http_on_data(struct dt_assembler *a, struct dt_conn *c, int dir);
-/* n bytes of c->s[dir] will never arrive; why holds the exchange flags
- * that say why (DT_XF_INCOMPLETE, DT_XF_SENDFILE, DT_XF_TRUNCATED).
- * Returns 1 when the hole was accounted for inside the message being read
- * (its bytes stay buffered), 0 when the caller drops the buffered bytes,
- * or a negative errno. */
-int http_on_gap(struct dt_assembler *a, struct dt_conn *c, int dir,
-		uint64_t n, uint32_t why);
-/* The connection ended: flush what is pending. */
-int http_on_close(struct dt_assembler *a, struct dt_conn *c);
+struct dt_proto_ops {
+	const char *name;
+	/* Decides from the bytes buffered in c->s[dir] (the first seen on
+	 * the connection) whether it speaks this protocol: returns 1 and sets
+	 * c->req_dir, 0 when it does not, -EAGAIN when it needs more bytes. */
+	int (*detect)(struct dt_conn *c, int dir);
+	/* Per-connection state, owned by the connection. */
+	void *(*conn_new)(void);
+	void (*conn_free)(void *state);
+	/* New bytes in c->s[dir]. */
+	int (*on_data)(struct dt_assembler *a, struct dt_conn *c, int dir);
+	/* n bytes of c->s[dir] will never arrive; why holds the exchange
+	 * flags that say why (DT_XF_INCOMPLETE, _SENDFILE, _TRUNCATED).
+	 * Returns 1 when the hole was accounted for inside the message being
+	 * read (its bytes stay buffered), 0 when the caller drops the
+	 * buffered bytes, or a negative errno. */
+	int (*on_gap)(struct dt_assembler *a, struct dt_conn *c, int dir,
+		      uint64_t n, uint32_t why);
+	/* The connection ended: flush what is pending. */
+	int (*on_close)(struct dt_assembler *a, struct dt_conn *c);
+};
+
+extern const struct dt_proto_ops dt_proto_http1;
 
 #endif /* DEETUNE_RECORDER_INT_H */
