@@ -160,6 +160,16 @@ struct {
 
 __u64 next_conn_id = 0;
 
+/* Wake the reader only once a batch has piled up; it also polls on a short
+ * timer. A wakeup per event costs more than the copy itself. */
+#define WAKEUP_BYTES (256 * 1024)
+
+static __always_inline __u64 wakeup_flags(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKEUP_BYTES ?
+		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline void stat_add(__u32 idx, __u64 n)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
@@ -413,7 +423,8 @@ static __always_inline void submit(struct scratch *s, __u64 len)
 		len = DT_CHUNK_SIZE;
 	barrier_var(len);
 	s->ev.len = len;
-	if (bpf_ringbuf_output(&events, s, sizeof(s->ev) + len, 0)) {
+	if (bpf_ringbuf_output(&events, s, sizeof(s->ev) + len,
+			       wakeup_flags())) {
 		stat_add(DT_DROP_RINGBUF_FULL, 1);
 		return;
 	}
@@ -512,7 +523,7 @@ static __always_inline void emit_peer(struct sock *sk, struct sock_state *st,
 	struct dt_event ev = {};
 
 	fill_event(&ev, DT_EV_PEER, sk, st, fd, 0);
-	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), 0))
+	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), wakeup_flags()))
 		stat_add(DT_DROP_RINGBUF_FULL, 1);
 }
 
@@ -622,7 +633,7 @@ int BPF_PROG(dt_sock_state, const struct sock *sk, int oldstate, int newstate)
 	ev.pos = st->pos[DT_DIR_EGRESS];
 	ev.msg_size = st->pos[DT_DIR_INGRESS];
 	ev.sel = st->sel;
-	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), 0))
+	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), wakeup_flags()))
 		stat_add(DT_DROP_RINGBUF_FULL, 1);
 	bpf_map_delete_elem(&socks, &key);
 	return 0;

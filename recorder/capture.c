@@ -170,7 +170,17 @@ fail:
 
 int dt_capture_poll(struct dt_capture *c, int timeout_ms)
 {
-	return ring_buffer__poll(c->rb, timeout_ms);
+	int waited, consumed;
+
+	/* The probes skip most wakeups, so epoll can't tell whether data is
+	 * waiting: wait for a wakeup or the timeout, then always look. */
+	waited = ring_buffer__poll(c->rb, timeout_ms);
+	if (waited < 0 && waited != -EINTR)
+		return waited;
+	consumed = ring_buffer__consume(c->rb);
+	if (consumed < 0)
+		return consumed;
+	return waited > 0 ? waited + consumed : consumed;
 }
 
 int dt_capture_stats(struct dt_capture *c, uint64_t out[DT_STAT_MAX])

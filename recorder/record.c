@@ -12,7 +12,8 @@
 
 #include "recorder/recorder_int.h"
 
-#define POLL_MS 100
+/* the probes wake us only for large batches: poll on a short timer */
+#define POLL_MS 10
 #define FLUSH_NS 1000000000ull
 
 static volatile sig_atomic_t stop_requested;
