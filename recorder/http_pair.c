@@ -31,6 +31,8 @@ struct http_conn {
 	size_t interim_len;
 	uint64_t interim_start_ts;
 	bool req_sync, resp_sync;   /* false: look for a message start */
+	/* true while the first message after a resync is unconfirmed */
+	bool req_probing, resp_probing;
 	bool upgraded;              /* no longer HTTP (101, CONNECT) */
 	bool resp_sendfile;         /* the current response used sendfile */
 	bool started;
@@ -213,6 +215,7 @@ static int take_request(struct dt_conn *c, size_t n, uint32_t flags)
 	struct dt_stream *s = &c->s[c->req_dir];
 	struct http_conn *h = c->state;
 	struct pending_req *p = pending_push(h);
+	size_t skip = 0;
 
 	if (!p)
 		return -ENOMEM;
@@ -222,8 +225,12 @@ static int take_request(struct dt_conn *c, size_t n, uint32_t flags)
 	memcpy(p->bytes, s->buf, n);
 	p->len = n;
 	p->flags = flags;
-	p->is_head = n >= 5 && !memcmp(s->buf, "HEAD ", 5);
-	p->is_connect = n >= 8 && !memcmp(s->buf, "CONNECT ", 8);
+	/* empty lines may precede a request line (RFC 9112 2.2) */
+	while (skip < n && (s->buf[skip] == '\r' || s->buf[skip] == '\n'))
+		skip++;
+	p->is_head = n - skip >= 5 && !memcmp(s->buf + skip, "HEAD ", 5);
+	p->is_connect = n - skip >= 8 &&
+			!memcmp(s->buf + skip, "CONNECT ", 8);
 	dt_stream_consume(s, n, &p->start_ts, &p->end_ts);
 	return 0;
 }
@@ -242,11 +249,19 @@ static int on_requests(struct dt_assembler *a, struct dt_conn *c)
 			if (!s->len)
 				return 0;
 			h->req_sync = true;
+			h->req_probing = true;
 			dt_http1_framer_reset(&h->req);
 		}
 		r = dt_http1_framer_scan(&h->req, s->buf, s->len);
 		if (r == DT_HTTP1_NEED_MORE)
 			return 0;
+		if (r < 0 && h->req_probing) {
+			/* a false start found by resync: look further on */
+			dt_stream_consume(s, 1, NULL, NULL);
+			h->req_sync = false;
+			continue;
+		}
+		h->req_probing = false;
 		if (r < 0) {
 			dt_assembler_count(a, "malformed");
 			r = take_request(c, s->len, DT_XF_MALFORMED);
@@ -355,12 +370,19 @@ static int on_responses(struct dt_assembler *a, struct dt_conn *c)
 			if (!s->len)
 				return 0;
 			h->resp_sync = true;
+			h->resp_probing = true;
 			dt_http1_framer_reset(&h->resp);
 		}
 		prepare_response_framer(h);
 		r = dt_http1_framer_scan(&h->resp, s->buf, s->len);
 		if (r == DT_HTTP1_NEED_MORE)
 			return 0;
+		if (r < 0 && h->resp_probing) {
+			dt_stream_consume(s, 1, NULL, NULL);
+			h->resp_sync = false;
+			continue;
+		}
+		h->resp_probing = false;
 		if (r < 0) {
 			dt_assembler_count(a, "malformed");
 			h->resp_sync = false;
