@@ -260,8 +260,9 @@ static __always_inline void sock_addrs(struct sock *sk, __u16 family,
 		__builtin_memcpy(laddr + 12, &l, 4);
 		__builtin_memcpy(raddr + 12, &r, 4);
 	} else {
-		BPF_CORE_READ_INTO(laddr, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO(raddr, sk, __sk_common.skc_v6_daddr);
+		/* an array parameter is a pointer: read all 16 bytes */
+		bpf_core_read(laddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(raddr, 16, &sk->__sk_common.skc_v6_daddr);
 	}
 }
 

@@ -76,10 +76,23 @@ const char *cli_file_label(const char *path);
  * Returns 0 or -EINVAL (also past UINT64_MAX). */
 int cli_parse_u64(const char *s, uint64_t *value);
 
+/* Length of the well-formed UTF-8 sequence at p[0..n) (1 to 4), or 0
+ * when p does not start one (stray byte, overlong form, surrogate, past
+ * U+10FFFF, cut short). n must be > 0. */
+size_t cli_utf8_sequence_len(const uint8_t *p, size_t n);
+
+/* Copies src[0..len) into dst (NUL-terminated, cut to fit size) for a
+ * terminal: control characters (C0, DEL, C1), with which a hostile file
+ * could send escape sequences, and bytes that are not UTF-8 become '?'. */
+void cli_terminal_safe(char *dst, size_t size, const void *src, size_t len);
+
 /* True once a write to stdout has failed; remembers the errno for
  * cli_finish_stdout(). Commands writing much output call it after each
  * record, to stop early instead of writing into the void. */
 bool cli_stdout_failed(void);
+/* Flushes stdout now, so that a message on stderr comes after the output
+ * it follows; a failure is remembered as by cli_stdout_failed(). */
+void cli_flush_stdout(void);
 
 /*
  * JSON values for what `deetune cat` and `inspect --json` print. Each

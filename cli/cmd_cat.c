@@ -57,7 +57,7 @@ static int cat_session(struct dt_session_reader *r, const char *label,
 	}
 	dt_exchange_release(&x);
 	/* what was printed comes before what went wrong after it */
-	fflush(stdout);
+	cli_flush_stdout();
 	if (rc < 0) {
 		cli_warn("%s: %s", label, dt_session_reader_error(r));
 		code = EXIT_DATA;

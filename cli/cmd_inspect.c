@@ -30,10 +30,13 @@ static const char inspect_usage[] =
 	"  -h, --help  print this help\n";
 
 #define LABEL "%-13s"
+/* Endpoint lines on the terminal; short-lived clients (one pid per curl)
+ * make hundreds, which --json lists all. */
+#define ENDPOINT_LINES 20
 #define FLAG_BITS 32
 #define COMM_LEN sizeof(((struct dt_endpoint *)0)->comm)
-/* More than formats/ has protocol names: dt_protocol_name() maps every
- * unknown number to "unknown". */
+/* Room for every name dt_protocol_name() returns: it has one per known
+ * protocol and maps all other numbers to "unknown". */
 #define PROTOCOL_SLOTS 16
 
 /* What the endpoint table groups by. Filled from a zeroed struct, with
@@ -95,7 +98,7 @@ static void summary_count_protocol(struct inspect_summary *s, uint32_t proto)
 	}
 	if (i == s->nprotocols) {
 		if (i == PROTOCOL_SLOTS)
-			i--;  /* cannot happen; keeps the total right */
+			i--;  /* unreachable, see PROTOCOL_SLOTS */
 		else
 			s->protocols[s->nprotocols++].name = name;
 	}
@@ -216,21 +219,6 @@ static int summary_collect(struct inspect_summary *s,
 
 /* ---- formatting ---------------------------------------------------- */
 
-/* Copies src[0..len) to dst for a terminal: control characters, which a
- * hostile file could use for escape sequences, become '?'. */
-static void terminal_safe(char *dst, size_t size, const char *src, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len && i + 1 < size; i++) {
-		unsigned char c = (unsigned char)src[i];
-
-		dst[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
-	}
-	dst[i] = '\0';
-}
-
-
 /* "2024-05-01T12:00:00.123Z" */
 static void format_time(char *buf, size_t size, uint64_t ns)
 {
@@ -257,7 +245,8 @@ static void format_duration(char *buf, size_t size, uint64_t ns)
 	else if (s == 0)
 		snprintf(buf, size, "%" PRIu64 "ms", ms);
 	else if (s < 60)
-		snprintf(buf, size, "%" PRIu64 ".%03" PRIu64 "s", s, ms % 1000u);
+		snprintf(buf, size, "%" PRIu64 ".%03" PRIu64 "s", s,
+			 ms % 1000u);
 	else if (s < 3600)
 		snprintf(buf, size, "%" PRIu64 "m%02" PRIu64 ".%03" PRIu64 "s",
 			 s / 60, s % 60, ms % 1000u);
@@ -283,7 +272,7 @@ static void format_process(char *buf, size_t size, const char *comm,
 {
 	char safe[COMM_LEN + 1];
 
-	terminal_safe(safe, sizeof(safe), comm, strnlen(comm, COMM_LEN));
+	cli_terminal_safe(safe, sizeof(safe), comm, strnlen(comm, COMM_LEN));
 	if (pid)
 		snprintf(buf, size, "%s[%" PRIu32 "]", safe, pid);
 	else
@@ -326,6 +315,14 @@ struct inspect_report {
 	const struct inspect_summary *sum;
 };
 
+/* The end of the recording as far as the exchanges tell: the latest of
+ * their timestamps. False when unknown. */
+static bool report_end_ns(const struct inspect_report *rep, uint64_t *end_ns)
+{
+	*end_ns = rep->sum->last_ns;
+	return rep->start_ns && rep->sum->exchanges && *end_ns >= rep->start_ns;
+}
+
 /* A metadata value made safe for a terminal; "-" when absent. */
 static void meta_text(char *buf, size_t size, const struct inspect_report *rep,
 		      const char *key)
@@ -334,14 +331,14 @@ static void meta_text(char *buf, size_t size, const struct inspect_report *rep,
 
 	if (!v)
 		v = "-";
-	terminal_safe(buf, size, v, strlen(v));
+	cli_terminal_safe(buf, size, v, strlen(v));
 }
 
 static void print_session_line(const struct inspect_report *rep)
 {
 	char label[1024];
 
-	terminal_safe(label, sizeof(label), rep->label, strlen(rep->label));
+	cli_terminal_safe(label, sizeof(label), rep->label, strlen(rep->label));
 	printf(LABEL "%s (format v%d, %s", "session:", label,
 	       DT_SESSION_VERSION, rep->has_trailer ? "trailer ok" :
 	       "no trailer: recording was interrupted");
@@ -353,20 +350,21 @@ static void print_session_line(const struct inspect_report *rep)
 
 static void print_time_line(const struct inspect_report *rep)
 {
-	uint64_t last_ns = rep->sum->last_ns;
 	char start[40], end[40], took[40];
+	uint64_t end_ns;
 
 	if (!rep->start_ns) {
 		printf(LABEL "unknown\n", "recorded:");
 		return;
 	}
 	format_time(start, sizeof(start), rep->start_ns);
-	if (last_ns < rep->start_ns) {
-		printf(LABEL "%s .. ?  (no exchanges)\n", "recorded:", start);
+	if (!report_end_ns(rep, &end_ns)) {
+		printf(LABEL "%s .. ?%s\n", "recorded:", start,
+		       rep->sum->exchanges ? "" : "  (no exchanges)");
 		return;
 	}
-	format_time(end, sizeof(end), last_ns);
-	format_duration(took, sizeof(took), last_ns - rep->start_ns);
+	format_time(end, sizeof(end), end_ns);
+	format_duration(took, sizeof(took), end_ns - rep->start_ns);
 	printf(LABEL "%s .. %s  (%s)\n", "recorded:", start, end, took);
 }
 
@@ -408,6 +406,7 @@ static void print_count_lines(const struct inspect_summary *s)
 
 static void print_drops_line(const struct inspect_report *rep)
 {
+	size_t plen = strlen(DROP_PREFIX);
 	char key[64], value[32];
 	int n = 0;
 
@@ -419,11 +418,12 @@ static void print_drops_line(const struct inspect_report *rep)
 	for (size_t i = 0; i < rep->nstats; i++) {
 		const struct dt_attr *a = &rep->stats[i];
 
-		if (strncmp(a->key, DROP_PREFIX, strlen(DROP_PREFIX)))
+		if (strncmp(a->key, DROP_PREFIX, plen))
 			continue;
-		terminal_safe(key, sizeof(key), a->key + strlen(DROP_PREFIX),
-			      strlen(a->key + strlen(DROP_PREFIX)));
-		terminal_safe(value, sizeof(value), a->value, strlen(a->value));
+		cli_terminal_safe(key, sizeof(key), a->key + plen,
+				  strlen(a->key + plen));
+		cli_terminal_safe(value, sizeof(value), a->value,
+				  strlen(a->value));
 		printf("%s%s %s", n++ ? ", " : "", key, value);
 	}
 	printf("%s\n", n ? "" : "none recorded");
@@ -444,18 +444,33 @@ static void print_endpoint_line(const struct endpoint_stat *e)
 	       e->exchanges, e->exchanges == 1 ? "" : "s");
 }
 
+static void print_endpoints(const struct inspect_summary *s)
+{
+	const struct endpoint_stat *e = s->endpoints;
+	unsigned int n;
+
+	if (!e) {
+		printf(LABEL "none\n", "endpoints:");
+		return;
+	}
+	printf("endpoints:\n");
+	for (n = 0; e && n < ENDPOINT_LINES && !cli_stdout_failed(); n++) {
+		print_endpoint_line(e);
+		e = e->hh.next;
+	}
+	if (e)
+		printf("    ... %u more (--json lists them all)\n",
+		       HASH_COUNT(s->endpoints) - n);
+}
+
 static void print_report(const struct inspect_report *rep)
 {
-	const struct endpoint_stat *e;
-
 	print_session_line(rep);
 	print_time_line(rep);
 	print_meta_lines(rep);
 	print_count_lines(rep->sum);
 	print_drops_line(rep);
-	printf("%s\n", rep->sum->endpoints ? "endpoints:" : "endpoints:   none");
-	for (e = rep->sum->endpoints; e && !cli_stdout_failed(); e = e->hh.next)
-		print_endpoint_line(e);
+	print_endpoints(rep->sum);
 }
 
 /* ---- the report as JSON -------------------------------------------- */
@@ -564,9 +579,10 @@ static json_t *endpoints_to_json(const struct inspect_summary *s)
 			k->client_comm, k->client_pid, "ip", ip));
 		rc |= json_object_set_new(o, "server", endpoint_side_to_json(
 			k->server_comm, k->server_pid, "addr", addr));
-		rc |= json_object_set_new(o, "protocol",
-					  json_string(dt_protocol_name(k->protocol)));
-		rc |= json_object_set_new(o, "exchanges", cli_json_u64(e->exchanges));
+		rc |= json_object_set_new(o, "protocol", json_string(
+			dt_protocol_name(k->protocol)));
+		rc |= json_object_set_new(o, "exchanges",
+					  cli_json_u64(e->exchanges));
 		rc |= json_array_append_new(list, o);
 	}
 	if (rc) {
@@ -578,8 +594,8 @@ static json_t *endpoints_to_json(const struct inspect_summary *s)
 
 static json_t *report_to_json(const struct inspect_report *rep)
 {
-	uint64_t end_ns = rep->sum->last_ns;
-	bool has_end = rep->start_ns && end_ns >= rep->start_ns;
+	uint64_t end_ns;
+	bool has_end = report_end_ns(rep, &end_ns);
 	json_t *o = json_object();
 	int rc = 0;
 
@@ -599,9 +615,9 @@ static json_t *report_to_json(const struct inspect_report *rep)
 	rc |= json_object_set_new(o, "end_ns", has_end ?
 				  cli_json_u64(end_ns) : json_null());
 	rc |= json_object_set_new(o, "duration_ns", has_end ?
-				  cli_json_u64(end_ns - rep->start_ns) : json_null());
+		cli_json_u64(end_ns - rep->start_ns) : json_null());
 	rc |= json_object_set_new(o, "metadata",
-				  attrs_to_json(rep->meta, rep->nmeta, "", false));
+		attrs_to_json(rep->meta, rep->nmeta, "", false));
 	rc |= json_object_set_new(o, "stats", rep->stats ?
 		attrs_to_json(rep->stats, rep->nstats, "", true) : json_null());
 	rc |= json_object_update_new(o, counts_to_json(rep->sum));
@@ -672,7 +688,7 @@ static int inspect_file(const char *path, bool as_json)
 		else
 			print_report(&rep);
 	}
-	fflush(stdout);
+	cli_flush_stdout();
 	if (rc < 0) {
 		cli_warn("out of memory");
 		code = EXIT_USAGE;

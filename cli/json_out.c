@@ -17,48 +17,12 @@
 #include "cli/cli.h"
 #include "formats/formats.h"
 
-/* Length of the well-formed UTF-8 sequence at p[0..n) (Unicode 15,
- * table 3-7: no overlongs, surrogates or code points past U+10FFFF), or
- * 0 when p does not start one. */
-static size_t utf8_sequence_len(const uint8_t *p, size_t n)
-{
-	uint8_t c = p[0], lo = 0x80, hi = 0xbf;
-	size_t len;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else {
-		return 0;
-	}
-	if (n < len || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++) {
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	}
-	return len;
-}
-
 static bool utf8_is_valid(const uint8_t *p, size_t n)
 {
 	size_t i = 0, step;
 
 	while (i < n) {
-		step = utf8_sequence_len(p + i, n - i);
+		step = cli_utf8_sequence_len(p + i, n - i);
 		if (!step)
 			return false;
 		i += step;
@@ -91,7 +55,7 @@ static const char *utf8_clean(const void *bytes, size_t len, size_t *out_len,
 		return NULL;
 	o = out;
 	while (i < len) {
-		step = utf8_sequence_len(in + i, len - i);
+		step = cli_utf8_sequence_len(in + i, len - i);
 		if (step) {
 			memcpy(o, in + i, step);
 			o += step;
@@ -147,8 +111,8 @@ json_t *cli_json_u64(uint64_t value)
 
 json_t *cli_json_base64(const void *data, size_t len)
 {
-	static const char alphabet[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				       "abcdefghijklmnopqrstuvwxyz0123456789+/";
 	const uint8_t *in = data;
 	size_t out_len, i;
 	char *out, *o;
@@ -163,7 +127,8 @@ json_t *cli_json_base64(const void *data, size_t len)
 		return NULL;
 	o = out;
 	for (i = 0; len - i >= 3; i += 3) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
+		    in[i + 2];
 		*o++ = alphabet[v >> 18 & 63];
 		*o++ = alphabet[v >> 12 & 63];
 		*o++ = alphabet[v >> 6 & 63];
@@ -185,7 +150,7 @@ json_t *cli_json_base64(const void *data, size_t len)
 
 static json_t *endpoint_to_json(const struct dt_endpoint *ep)
 {
-	json_t *o = json_object(), *addr = NULL;
+	json_t *o = json_object(), *addr;
 	char buf[64];
 	int n, rc = 0;
 
@@ -211,11 +176,14 @@ static json_t *timing_to_json(const struct dt_exchange *x)
 	json_t *o = json_object();
 	int rc = 0;
 
-	rc |= json_object_set_new(o, "req_start_ns", cli_json_u64(x->req_start_ns));
-	rc |= json_object_set_new(o, "req_end_ns", cli_json_u64(x->req_end_ns));
+	rc |= json_object_set_new(o, "req_start_ns",
+				  cli_json_u64(x->req_start_ns));
+	rc |= json_object_set_new(o, "req_end_ns",
+				  cli_json_u64(x->req_end_ns));
 	rc |= json_object_set_new(o, "resp_start_ns",
 				  cli_json_u64(x->resp_start_ns));
-	rc |= json_object_set_new(o, "resp_end_ns", cli_json_u64(x->resp_end_ns));
+	rc |= json_object_set_new(o, "resp_end_ns",
+				  cli_json_u64(x->resp_end_ns));
 	if (rc) {
 		json_decref(o);
 		return NULL;
@@ -237,6 +205,7 @@ static int http_header_add(json_t *o, const struct dt_http1_header *h)
 	name = utf8_clean(h->name.ptr, h->name.len, &len, &copy);
 	if (!name || !value) {
 		json_decref(value);
+		free(copy);
 		return -1;
 	}
 	prev = json_object_getn(o, name, len);
@@ -275,10 +244,19 @@ static int http_message_to_json(json_t *o, const uint8_t *buf, size_t len,
 {
 	struct dt_http1_head head;
 	char version[16];
+	ssize_t off = 0;
 	int rc = 0;
 
-	if (dt_http1_parse_head(buf, len, is_request, len, &head) <= 0)
+	/* a response shows its final status; 1xx ones stay in "raw" */
+	if (!is_request) {
+		off = dt_http1_parse_final_response(buf, len, &head);
+		if (off < 0)
+			return 0;
+		buf += off;
+		len -= off;
+	} else if (dt_http1_parse_head(buf, len, true, len, &head) <= 0) {
 		return 0;
+	}
 	snprintf(version, sizeof(version), "HTTP/1.%d", head.version_minor);
 	if (is_request) {
 		rc |= json_object_set_new(o, "method",
@@ -286,7 +264,8 @@ static int http_message_to_json(json_t *o, const uint8_t *buf, size_t len,
 		rc |= json_object_set_new(o, "path",
 			cli_json_text(head.target.ptr, head.target.len));
 	} else {
-		rc |= json_object_set_new(o, "status", json_integer(head.status));
+		rc |= json_object_set_new(o, "status",
+					  json_integer(head.status));
 		rc |= json_object_set_new(o, "reason",
 			cli_json_text(head.reason.ptr, head.reason.len));
 	}
@@ -330,7 +309,7 @@ static json_t *attrs_to_json(const struct dt_exchange *x)
 	for (size_t i = 0; i < x->nattrs && !rc; i++) {
 		a = &x->attrs[i];
 		rc |= cli_json_set_text_key(o, a->key, strlen(a->key),
-				   cli_json_text(a->value, strlen(a->value)));
+				cli_json_text(a->value, strlen(a->value)));
 	}
 	if (rc) {
 		json_decref(o);
@@ -379,7 +358,8 @@ json_t *cli_exchange_to_json(const struct dt_exchange *x, bool with_raw)
 	rc |= json_object_set_new(o, "id", cli_json_u64(x->id));
 	rc |= json_object_set_new(o, "conn_id", cli_json_u64(x->conn_id));
 	if (x->link_id)
-		rc |= json_object_set_new(o, "link_id", cli_json_u64(x->link_id));
+		rc |= json_object_set_new(o, "link_id",
+					  cli_json_u64(x->link_id));
 	rc |= json_object_set_new(o, "protocol",
 				  json_string(dt_protocol_name(x->protocol)));
 	rc |= json_object_set_new(o, "client", endpoint_to_json(&x->client));
@@ -388,7 +368,8 @@ json_t *cli_exchange_to_json(const struct dt_exchange *x, bool with_raw)
 	rc |= json_object_set_new(o, "duration_ns",
 				  cli_json_u64(exchange_duration_ns(x)));
 	rc |= json_object_set_new(o, "timing", timing_to_json(x));
-	rc |= json_object_set_new(o, "request", message_to_json(x, true, with_raw));
+	rc |= json_object_set_new(o, "request",
+				  message_to_json(x, true, with_raw));
 	rc |= json_object_set_new(o, "response",
 				  message_to_json(x, false, with_raw));
 	rc |= json_object_set_new(o, "attrs", attrs_to_json(x));

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* Helpers shared by the subcommands: messages, input files, durations and
- * the final check of stdout. */
+/* Helpers shared by the subcommands: messages, input files, text for the
+ * terminal, numbers and durations, and the final check of stdout. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -67,6 +67,67 @@ void cli_warn(const char *fmt, ...)
 const char *cli_file_label(const char *path)
 {
 	return strcmp(path, "-") ? path : "<stdin>";
+}
+
+/* The well-formed byte sequences of Unicode 15, table 3-7; as strict as
+ * jansson, which rejects any string that is not. */
+size_t cli_utf8_sequence_len(const uint8_t *p, size_t n)
+{
+	uint8_t c = p[0], lo = 0x80, hi = 0xbf;
+	size_t len;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else {
+		return 0;
+	}
+	if (n < len || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++) {
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	}
+	return len;
+}
+
+void cli_terminal_safe(char *dst, size_t size, const void *src, size_t len)
+{
+	const uint8_t *p = src;
+	size_t i = 0, o = 0, step;
+
+	if (!size)
+		return;
+	while (i < len) {
+		step = cli_utf8_sequence_len(p + i, len - i);
+		if (!step || (step == 1 && (p[i] < 0x20 || p[i] == 0x7f)) ||
+		    (step == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0)) {
+			step = 1;
+			if (o + 1 >= size)
+				break;
+			dst[o++] = '?';
+		} else {
+			if (o + step >= size)
+				break;
+			memcpy(dst + o, p + i, step);
+			o += step;
+		}
+		i += step;
+	}
+	dst[o] = '\0';
 }
 
 /* Reads fd to its end into a malloc'd buffer of at most CLI_READ_MAX
@@ -192,6 +253,7 @@ static const struct duration_unit duration_units[] = {
 	{ "m", 60000000000ull },
 	{ "h", 3600000000000ull },
 };
+#define NUNITS (sizeof(duration_units) / sizeof(duration_units[0]))
 
 /* Parses the decimal digits at the start of s into *value; *end points
  * past them. -EINVAL without a digit or past UINT64_MAX. */
@@ -230,9 +292,7 @@ int cli_parse_duration(const char *s, uint64_t *ns)
 
 	if (parse_decimal_prefix(s, &value, &suffix) < 0)
 		return -EINVAL;
-	for (size_t i = 0; i < sizeof(duration_units) / sizeof(duration_units[0]);
-	     i++) {
-		u = &duration_units[i];
+	for (u = duration_units; u < duration_units + NUNITS; u++) {
 		if (strcmp(suffix, u->suffix))
 			continue;
 		if (value > UINT64_MAX / u->ns)
@@ -255,6 +315,12 @@ bool cli_stdout_failed(void)
 	if (!stdout_errno)
 		stdout_errno = errno ? errno : EIO;
 	return true;
+}
+
+void cli_flush_stdout(void)
+{
+	if (fflush(stdout) != 0)
+		cli_stdout_failed();
 }
 
 /*

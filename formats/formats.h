@@ -216,7 +216,8 @@ struct dt_http1_head {
  * Parses the head of a request (is_request) or response at buf[0..len).
  * Returns head_len (> 0) when complete, 0 when more bytes are needed,
  * -EBADMSG when the bytes are not HTTP/1.x, -E2BIG when the head exceeds
- * limit bytes or DT_HTTP1_MAX_HEADERS headers.
+ * limit bytes (0: 64 KiB) or DT_HTTP1_MAX_HEADERS headers. Empty lines
+ * before the start line are skipped and counted in head_len.
  */
 ssize_t dt_http1_parse_head(const uint8_t *buf, size_t len, bool is_request,
 			    size_t limit, struct dt_http1_head *head);
@@ -255,10 +256,13 @@ struct dt_http1_framer {
 };
 
 void dt_http1_framer_init(struct dt_http1_framer *f, bool is_request);
-/* Forget the current message (keeps is_request and head_limit). */
+/* Forget the current message (keeps is_request and head_limit; clears
+ * request_was_head/connect, so set them again before each response). */
 void dt_http1_framer_reset(struct dt_http1_framer *f);
 /* Returns DT_HTTP1_NEED_MORE, DT_HTTP1_COMPLETE, or a negative errno
- * (-EBADMSG malformed, -E2BIG head too large). */
+ * (-EBADMSG malformed, -E2BIG head too large). Results stick until reset:
+ * COMPLETE again with the same msg_len, or the same error. -EINVAL when
+ * len is below the length an earlier call scanned. */
 int dt_http1_framer_scan(struct dt_http1_framer *f, const uint8_t *buf,
 			 size_t len);
 /* The connection closed: a body delimited by close is complete now.
@@ -268,11 +272,22 @@ int dt_http1_framer_eof(struct dt_http1_framer *f, size_t len);
 /*
  * Finds the first offset in buf[0..len) where a plausible request line
  * (is_request) or status line starts, for joining a stream mid-connection
- * or recovering after a gap. Returns len when there is none.
+ * or recovering after a gap. Returns len when there is none. A candidate
+ * cut short by the end of buf counts (the bytes there fit so far): keep
+ * the bytes from the returned offset and call again when more arrive.
  */
 size_t dt_http1_resync(const uint8_t *buf, size_t len, bool is_request);
 
 /* True when buf starts like an HTTP/1 request (or a prefix of one). */
 bool dt_http1_looks_like_request(const uint8_t *buf, size_t len);
+
+/*
+ * Parses the head of the final response in buf, past any 1xx interim
+ * responses (100 Continue, 103 Early Hints) stored before it. Returns the
+ * offset of the final response's first byte (head filled), -ENODATA when
+ * a head is incomplete, or dt_http1_parse_head()'s error.
+ */
+ssize_t dt_http1_parse_final_response(const uint8_t *buf, size_t len,
+				      struct dt_http1_head *head);
 
 #endif /* DEETUNE_FORMATS_H */

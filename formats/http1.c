@@ -405,6 +405,7 @@ static ssize_t head_locate(const uint8_t *buf, size_t len, bool is_request,
 	size_t n = len < limit ? len : limit;
 	size_t end;
 
+	/* pos moves past start only once the start line has begun */
 	if (*pos == *start) {
 		*start = *pos = empty_lines_skip(buf, *start, n);
 		if (empty_line_pending(buf, *start, n))
@@ -785,8 +786,7 @@ static int chunk_byte(struct dt_http1_framer *f, uint8_t c)
 			return -EBADMSG;
 		chunk_size_done(f);
 		return 0;
-	case FR_CHUNK_DATA_CR:
-	case FR_CHUNK_DATA_LF:
+	default: /* FR_CHUNK_DATA_CR, FR_CHUNK_DATA_LF */
 		if (c == '\r' && f->state == FR_CHUNK_DATA_CR) {
 			f->state = FR_CHUNK_DATA_LF;
 			return 0;
@@ -797,7 +797,6 @@ static int chunk_byte(struct dt_http1_framer *f, uint8_t c)
 		f->state = FR_CHUNK_SIZE_FIRST;
 		return 0;
 	}
-	return -EBADMSG;
 }
 
 /* Chunk extensions are skipped unparsed: framing does not depend on them. */
@@ -904,4 +903,22 @@ int dt_http1_framer_eof(struct dt_http1_framer *f, size_t len)
 	if (f->state == FR_UNTIL_CLOSE && len >= f->head_len)
 		return message_done(f, len);
 	return f->state == FR_DONE ? DT_HTTP1_COMPLETE : DT_HTTP1_NEED_MORE;
+}
+
+ssize_t dt_http1_parse_final_response(const uint8_t *buf, size_t len,
+				      struct dt_http1_head *head)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	for (;;) {
+		n = dt_http1_parse_head(buf + off, len - off, false, 0, head);
+		if (n <= 0)
+			return n ? n : -ENODATA;
+		/* interim responses have no body: the next one follows */
+		if (head->status >= 200 || head->status == 101 ||
+		    (size_t)n >= len - off)
+			return off;
+		off += n;
+	}
 }

@@ -186,12 +186,12 @@ static int get_string(const uint8_t *src, size_t len, size_t *pos, char **out,
 	if (len - *pos < 4)
 		return dt_errorf(err, errlen, -EBADMSG,
 				 "string length at byte %zu runs past the list",
-			      *pos);
+				 *pos);
 	slen = dt_get_u32(src + *pos);
 	if (slen > len - *pos - 4)
 		return dt_errorf(err, errlen, -EBADMSG,
 				 "string of %zu bytes at byte %zu runs past the list",
-			      slen, *pos);
+				 slen, *pos);
 	if (memchr(src + *pos + 4, '\0', slen))
 		return dt_errorf(err, errlen, -EBADMSG,
 				 "string at byte %zu contains a NUL byte", *pos);
@@ -217,7 +217,8 @@ int dt_kv_decode(const uint8_t *src, size_t len, struct dt_attr **out,
 	if (count > DT_KV_MAX_PAIRS || count > (len - 4) / 8)
 		return dt_errorf(err, errlen, -EBADMSG,
 				 "key/value count %zu does not fit the block",
-			      count);
+				 count);
+	/* never NULL on success, even for an empty list */
 	kv = calloc(count ? count : 1, sizeof(*kv));
 	if (!kv)
 		return dt_errorf(err, errlen, -ENOMEM, "out of memory");
@@ -264,14 +265,22 @@ static const uint32_t fixed_len[DT_TAG_MAX_KNOWN + 1] = {
 	 2 * (DT_FIELD_HEADER_LEN + 4) + \
 	 2 * (DT_FIELD_HEADER_LEN + DT_ENDPOINT_LEN) + 2 * DT_FIELD_HEADER_LEN)
 
+static bool family_known(uint8_t family)
+{
+	return family == DT_FAMILY_NONE || family == DT_FAMILY_IPV4 ||
+	       family == DT_FAMILY_IPV6;
+}
+
 int dt_record_size(const struct dt_exchange *x, size_t *size)
 {
 	size_t total = RECORD_FIXED_LEN;
 
 	if (x->nattrs > DT_RECORD_MAX_ATTRS)
 		return -E2BIG;
+	/* what the reader would refuse is refused here */
 	if ((x->nattrs && !x->attrs) || (x->request_len && !x->request) ||
-	    (x->response_len && !x->response))
+	    (x->response_len && !x->response) ||
+	    !family_known(x->client.family) || !family_known(x->server.family))
 		return -EINVAL;
 	if (x->request_len > DT_FRAME_MAX_RAW ||
 	    x->response_len > DT_FRAME_MAX_RAW)
@@ -322,13 +331,14 @@ static uint8_t *put_endpoint(uint8_t *dst, unsigned int tag,
 {
 	uint8_t val[DT_ENDPOINT_LEN] = { 0 };
 
-	val[0] = ep->family;
-	memcpy(val + 1, ep->addr, 16);
-	dt_put_u16(val + 17, ep->port);
-	dt_put_u32(val + 19, ep->pid);
+	val[DT_EP_FAMILY_AT] = ep->family;
+	memcpy(val + DT_EP_ADDR_AT, ep->addr, sizeof(ep->addr));
+	dt_put_u16(val + DT_EP_PORT_AT, ep->port);
+	dt_put_u32(val + DT_EP_PID_AT, ep->pid);
 	/* the bytes after comm's NUL are not part of the name */
-	memcpy(val + 23, ep->comm, strnlen(ep->comm, sizeof(ep->comm) - 1));
-	dt_put_u64(val + 39, ep->cgroup_id);
+	memcpy(val + DT_EP_COMM_AT, ep->comm,
+	       strnlen(ep->comm, sizeof(ep->comm) - 1));
+	dt_put_u64(val + DT_EP_CGROUP_AT, ep->cgroup_id);
 	return put_field(dst, tag, val, sizeof(val));
 }
 
@@ -396,8 +406,8 @@ static int next_field(struct field_iter *it, struct field *f, char *err,
 	if (f->len > left - DT_FIELD_HEADER_LEN)
 		return dt_errorf(err, errlen, -EBADMSG,
 				 "field 0x%04x at byte %zu: %zu bytes, %zu left",
-			      f->tag, it->pos, f->len,
-			      left - DT_FIELD_HEADER_LEN);
+				 f->tag, it->pos, f->len,
+				 left - DT_FIELD_HEADER_LEN);
 	f->val = it->body + it->pos + DT_FIELD_HEADER_LEN;
 	it->pos += DT_FIELD_HEADER_LEN + f->len;
 	return 1;
@@ -420,26 +430,26 @@ static int check_fields(const uint8_t *body, size_t len, size_t *nattrs,
 		if (f.tag > DT_TAG_MAX_KNOWN || f.tag == 0) {
 			if (f.tag & DT_TAG_CRITICAL)
 				return dt_errorf(err, errlen, -ENOTSUP,
-					      "unknown critical field 0x%04x at byte %zu",
-					      f.tag, f.offset);
+						 "unknown critical field 0x%04x at byte %zu",
+						 f.tag, f.offset);
 			continue;
 		}
 		if (f.tag == DT_TAG_ATTR) {
 			if (++*nattrs > DT_RECORD_MAX_ATTRS)
 				return dt_errorf(err, errlen, -EBADMSG,
-					      "more than %u attrs",
-					      DT_RECORD_MAX_ATTRS);
+						 "more than %u attrs",
+						 DT_RECORD_MAX_ATTRS);
 			continue;
 		}
 		if (seen & (1u << f.tag))
 			return dt_errorf(err, errlen, -EBADMSG,
-				      "field 0x%04x repeated at byte %zu",
-				      f.tag, f.offset);
+					 "field 0x%04x repeated at byte %zu",
+					 f.tag, f.offset);
 		seen |= 1u << f.tag;
 		if (fixed_len[f.tag] && f.len != fixed_len[f.tag])
 			return dt_errorf(err, errlen, -EBADMSG,
-				      "field 0x%04x at byte %zu: %zu bytes, expected %u",
-				      f.tag, f.offset, f.len, fixed_len[f.tag]);
+					 "field 0x%04x at byte %zu: %zu bytes, expected %u",
+					 f.tag, f.offset, f.len, fixed_len[f.tag]);
 	}
 	return ret;
 }
@@ -448,22 +458,22 @@ static int get_endpoint(const struct field *f, struct dt_endpoint *ep,
 			char *err, size_t errlen)
 {
 	const uint8_t *v = f->val;
+	uint8_t family = v[DT_EP_FAMILY_AT];
 
-	if (v[0] != DT_FAMILY_NONE && v[0] != DT_FAMILY_IPV4 &&
-	    v[0] != DT_FAMILY_IPV6)
+	if (!family_known(family))
 		return dt_errorf(err, errlen, -EBADMSG,
 				 "endpoint at byte %zu: unknown family %u",
-			      f->offset, v[0]);
-	if (!memchr(v + 23, '\0', sizeof(ep->comm)))
+				 f->offset, family);
+	if (!memchr(v + DT_EP_COMM_AT, '\0', sizeof(ep->comm)))
 		return dt_errorf(err, errlen, -EBADMSG,
 				 "endpoint at byte %zu: process name not terminated",
-			      f->offset);
-	ep->family = v[0];
-	memcpy(ep->addr, v + 1, 16);
-	ep->port = dt_get_u16(v + 17);
-	ep->pid = dt_get_u32(v + 19);
-	memcpy(ep->comm, v + 23, sizeof(ep->comm));
-	ep->cgroup_id = dt_get_u64(v + 39);
+				 f->offset);
+	ep->family = family;
+	memcpy(ep->addr, v + DT_EP_ADDR_AT, sizeof(ep->addr));
+	ep->port = dt_get_u16(v + DT_EP_PORT_AT);
+	ep->pid = dt_get_u32(v + DT_EP_PID_AT);
+	memcpy(ep->comm, v + DT_EP_COMM_AT, sizeof(ep->comm));
+	ep->cgroup_id = dt_get_u64(v + DT_EP_CGROUP_AT);
 	return 0;
 }
 
@@ -479,7 +489,7 @@ static int get_attr(const struct field *f, struct dt_attr *a, char *err,
 	if (memchr(f->val + pos, '\0', f->len - pos))
 		return dt_errorf(err, errlen, -EBADMSG,
 				 "attr at byte %zu: value contains a NUL byte",
-			      f->offset);
+				 f->offset);
 	a->value = dup_string(f->val + pos, f->len - pos);
 	return a->value ? 0 : dt_errorf(err, errlen, -ENOMEM, "out of memory");
 }
@@ -534,7 +544,7 @@ static int apply_field(struct dt_exchange *x, const struct field *f,
 	case DT_TAG_SERVER:
 		return get_endpoint(f, &x->server, err, errlen);
 	case DT_TAG_ATTR:
-		/* counted in nattrs first so that release frees a half-set pair */
+		/* counted first, so that release frees a half-set pair */
 		return get_attr(f, &x->attrs[x->nattrs++], err, errlen);
 	case DT_TAG_REQUEST:
 		return get_bytes(f, &x->request, &x->request_len, err, errlen);

@@ -32,6 +32,9 @@
  * it, checksum included), metadata list, bytes a later minor version may
  * add, u32 CRC32C of everything before it.
  */
+#define DT_HEADER_MAJOR_AT 8
+#define DT_HEADER_MINOR_AT 10
+#define DT_HEADER_LEN_AT 12
 #define DT_HEADER_FIXED_LEN 16
 #define DT_HEADER_MIN_LEN (DT_HEADER_FIXED_LEN + 4 + 4)
 #define DT_HEADER_MAX_LEN (16u << 20)
@@ -73,8 +76,17 @@
 #define DT_FIELD_HEADER_LEN 6
 #define DT_TAG_CRITICAL 0x8000u
 #define DT_RECORD_MAX_ATTRS 4096u
-/* family u8, addr[16], port u16, pid u32, comm[16], cgroup_id u64 */
-#define DT_ENDPOINT_LEN 47
+/* Endpoint value: family u8, addr[16], port u16, pid u32, comm[16],
+ * cgroup_id u64, at these offsets. */
+enum dt_endpoint_layout {
+	DT_EP_FAMILY_AT = 0,
+	DT_EP_ADDR_AT = 1,
+	DT_EP_PORT_AT = 17,
+	DT_EP_PID_AT = 19,
+	DT_EP_COMM_AT = 23,
+	DT_EP_CGROUP_AT = 39,
+	DT_ENDPOINT_LEN = 47,
+};
 
 enum dt_record_tag {
 	DT_TAG_ID = 1,          /* u64 */
@@ -191,18 +203,17 @@ static inline void dt_frame_header_encode(uint8_t *dst,
 	dt_put_u32(dst + 20, dt_crc32c(0, dst, 20));
 }
 
-/* Reads DT_FRAME_HEADER_LEN bytes; false on a bad magic or checksum. */
+/* Reads DT_FRAME_HEADER_LEN bytes into *h; false when their magic or
+ * checksum is wrong. */
 static inline bool dt_frame_header_decode(const uint8_t *src,
 					  struct dt_frame_header *h)
 {
-	if (memcmp(src, DT_FRAME_MAGIC, DT_BLOCK_MAGIC_LEN) != 0 ||
-	    dt_get_u32(src + 20) != dt_crc32c(0, src, 20))
-		return false;
 	h->comp_len = dt_get_u32(src + 4);
 	h->raw_len = dt_get_u32(src + 8);
 	h->records = dt_get_u32(src + 12);
 	h->payload_crc = dt_get_u32(src + 16);
-	return true;
+	return memcmp(src, DT_FRAME_MAGIC, DT_BLOCK_MAGIC_LEN) == 0 &&
+	       dt_get_u32(src + 20) == dt_crc32c(0, src, 20);
 }
 
 struct dt_index_entry {
@@ -250,17 +261,15 @@ static inline void dt_trailer_encode(uint8_t *dst, const struct dt_trailer *t)
 	dt_put_u32(dst + 32, dt_crc32c(0, dst, 32));
 }
 
-/* Reads DT_TRAILER_LEN bytes; false on a bad checksum (magic checked by
- * the caller, which treats a file without it as unfinished). */
+/* Reads DT_TRAILER_LEN bytes into *t; false when their checksum is wrong
+ * (the magic is the caller's: without it a file is merely unfinished). */
 static inline bool dt_trailer_decode(const uint8_t *src, struct dt_trailer *t)
 {
-	if (dt_get_u32(src + 32) != dt_crc32c(0, src, 32))
-		return false;
 	t->frames = dt_get_u32(src + 4);
 	t->index_offset = dt_get_u64(src + 8);
 	t->index_len = dt_get_u64(src + 16);
 	t->exchanges = dt_get_u64(src + 24);
-	return true;
+	return dt_get_u32(src + 32) == dt_crc32c(0, src, 32);
 }
 
 #endif /* DEETUNE_SESSION_FORMAT_H */

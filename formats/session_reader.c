@@ -66,20 +66,23 @@ static int parse_header(struct dt_session_reader *r)
 		return fail(r, -ENODATA, "truncated header at offset 0 (expected %u bytes, %zu present)",
 			    DT_HEADER_FIXED_LEN, r->len);
 	/* a later major version may change anything after these fields */
-	if (dt_get_u16(d + 8) != DT_SESSION_VERSION)
-		return fail(r, -ENOTSUP, "session format version %u at offset 8 not supported (this reader reads %u)",
-			    dt_get_u16(d + 8), DT_SESSION_VERSION);
-	hlen = dt_get_u32(d + 12);
+	if (dt_get_u16(d + DT_HEADER_MAJOR_AT) != DT_SESSION_VERSION)
+		return fail(r, -ENOTSUP, "session format version %u at offset %u not supported (this reader reads %u)",
+			    dt_get_u16(d + DT_HEADER_MAJOR_AT),
+			    DT_HEADER_MAJOR_AT, DT_SESSION_VERSION);
+	hlen = dt_get_u32(d + DT_HEADER_LEN_AT);
 	if (hlen < DT_HEADER_MIN_LEN || hlen > DT_HEADER_MAX_LEN)
-		return fail(r, -EBADMSG, "bad header length %zu at offset 12", hlen);
+		return fail(r, -EBADMSG, "bad header length %zu at offset %u",
+			    hlen, DT_HEADER_LEN_AT);
 	if (hlen > r->len)
 		return fail(r, -ENODATA, "truncated header at offset 0 (expected %zu bytes, %zu present)",
 			    hlen, r->len);
 	if (dt_get_u32(d + hlen - 4) != dt_crc32c(0, d, hlen - 4))
 		return fail(r, -EBADMSG, "header checksum mismatch at offset %zu",
 			    hlen - 4);
-	ret = dt_kv_decode(d + DT_HEADER_FIXED_LEN, hlen - DT_HEADER_FIXED_LEN - 4,
-			   &r->meta, &r->nmeta, &used, msg, sizeof(msg));
+	ret = dt_kv_decode(d + DT_HEADER_FIXED_LEN,
+			   hlen - DT_HEADER_FIXED_LEN - 4, &r->meta, &r->nmeta,
+			   &used, msg, sizeof(msg));
 	if (ret)
 		return fail(r, ret, "header metadata at offset %u: %s",
 			    DT_HEADER_FIXED_LEN, msg);
@@ -129,8 +132,8 @@ static int parse_index(struct dt_session_reader *r, const struct dt_trailer *t)
 		return trailer_error(r, "bad index magic at offset %llu",
 				     (unsigned long long)t->index_offset);
 	if (dt_get_u32(ix + ilen - 4) != dt_crc32c(0, ix, ilen - 4))
-		return trailer_error(r, "index checksum mismatch at offset %llu",
-				     (unsigned long long)(t->index_offset + ilen - 4));
+		return trailer_error(r, "index checksum mismatch at offset %zu",
+				     (size_t)t->index_offset + ilen - 4);
 	table = (size_t)t->frames * DT_INDEX_ENTRY_LEN;
 	if (dt_get_u32(ix + 4) != t->frames ||
 	    table > ilen - DT_INDEX_FIXED_LEN - 4)
@@ -141,8 +144,9 @@ static int parse_index(struct dt_session_reader *r, const struct dt_trailer *t)
 	ret = check_index_entries(r, t);
 	if (ret)
 		return ret;
-	ret = dt_kv_decode(r->index + table, ilen - DT_INDEX_FIXED_LEN - 4 - table,
-			   &r->stats, &r->nstats, &used, msg, sizeof(msg));
+	ret = dt_kv_decode(r->index + table,
+			   ilen - DT_INDEX_FIXED_LEN - 4 - table, &r->stats,
+			   &r->nstats, &used, msg, sizeof(msg));
 	if (ret == -ENOMEM)
 		return ret;
 	if (ret)
@@ -212,7 +216,6 @@ int dt_session_reader_open(struct dt_session_reader **out,
 		ret = fail(r, -ENOMEM, "out of memory");
 		goto fail;
 	}
-	r->err = 0;
 	*out = r;
 	return 0;
 

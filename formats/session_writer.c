@@ -65,9 +65,9 @@ static int write_header(struct dt_session_writer *w,
 		return ret;
 	p = w->out.data;
 	memcpy(p, DT_SESSION_MAGIC, DT_SESSION_MAGIC_LEN);
-	dt_put_u16(p + 8, DT_SESSION_VERSION);
-	dt_put_u16(p + 10, DT_SESSION_MINOR);
-	dt_put_u32(p + 12, (uint32_t)len);
+	dt_put_u16(p + DT_HEADER_MAJOR_AT, DT_SESSION_VERSION);
+	dt_put_u16(p + DT_HEADER_MINOR_AT, DT_SESSION_MINOR);
+	dt_put_u32(p + DT_HEADER_LEN_AT, (uint32_t)len);
 	dt_kv_encode(p + DT_HEADER_FIXED_LEN, meta, nmeta);
 	dt_put_u32(p + len - 4, dt_crc32c(0, p, len - 4));
 	return sink_write(w, p, len);

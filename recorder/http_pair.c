@@ -36,6 +36,9 @@ struct http_conn {
 	bool upgraded;              /* no longer HTTP (101, CONNECT) */
 	bool resp_sendfile;         /* the current response used sendfile */
 	bool started;
+	/* A response sent before its request was read whole (nginx's
+	 * `return`, a 413, an early 401), kept until the request ends. */
+	struct dt_exchange *early;
 };
 
 static void *http_conn_new(void)
@@ -68,6 +71,10 @@ static void http_conn_free(void *state)
 		pending_free(p);
 	}
 	free(h->interim);
+	if (h->early) {
+		dt_exchange_release(h->early);
+		free(h->early);
+	}
 	free(h);
 }
 
@@ -127,19 +134,9 @@ static int set_summary(struct dt_exchange *x)
 		if (host && set_slice_attr(x, "host", host->value))
 			goto out;
 	}
-	if (x->response_len && dt_http1_parse_head(x->response,
-			x->response_len, false, 0, head) > 0) {
-		/* interim responses come first: the final status is last */
-		const uint8_t *p = x->response;
-		size_t left = x->response_len;
-		ssize_t n;
-
-		while ((n = dt_http1_parse_head(p, left, false, 0, head)) > 0 &&
-		       head->status >= 100 && head->status < 200 &&
-		       head->status != 101 && (size_t)n < left) {
-			p += n;
-			left -= n;
-		}
+	if (x->response_len &&
+	    dt_http1_parse_final_response(x->response, x->response_len,
+					  head) >= 0) {
 		snprintf(status, sizeof(status), "%d", head->status);
 		if (dt_exchange_set_attr(x, "status", status))
 			goto out;
@@ -209,6 +206,52 @@ static void interim_reset(struct http_conn *h)
 	h->resp_sendfile = false;
 }
 
+/* Keeps the n response bytes (after any interim ones) for the request
+ * still being read. */
+static int keep_early(struct dt_conn *c, size_t n, uint64_t start,
+		      uint32_t flags)
+{
+	struct dt_stream *s = &c->s[!c->req_dir];
+	struct http_conn *h = c->state;
+	struct dt_exchange *x = malloc(sizeof(*x));
+	uint8_t *all;
+
+	if (!x)
+		return -ENOMEM;
+	dt_exchange_init(x);
+	all = realloc(h->interim, h->interim_len + n);
+	if (!all) {
+		free(x);
+		return -ENOMEM;
+	}
+	memcpy(all + h->interim_len, s->buf, n);
+	x->response = all;
+	x->response_len = h->interim_len + n;
+	x->resp_start_ns = h->interim_len ? h->interim_start_ts : start;
+	x->flags = flags | (h->resp_sendfile ?
+			    DT_XF_SENDFILE | DT_XF_INCOMPLETE : 0);
+	dt_stream_consume(s, n, NULL, &x->resp_end_ns);
+	h->interim = NULL;
+	interim_reset(h);
+	h->early = x;
+	return 0;
+}
+
+/* The request being read was answered early: pair them now. */
+static int pair_early(struct dt_assembler *a, struct dt_conn *c)
+{
+	struct http_conn *h = c->state;
+	struct dt_exchange *x = h->early;
+	int ret;
+
+	h->early = NULL;
+	ret = emit_pair(a, c, pending_pop(h), x->response, x->response_len,
+			x->resp_start_ns, x->resp_end_ns, x->flags);
+	dt_exchange_release(x);
+	free(x);
+	return ret;
+}
+
 /* Takes the first n bytes of the request stream as a waiting request. */
 static int take_request(struct dt_conn *c, size_t n, uint32_t flags)
 {
@@ -272,6 +315,8 @@ static int on_requests(struct dt_assembler *a, struct dt_conn *c)
 		}
 		r = take_request(c, h->req.msg_len, 0);
 		dt_http1_framer_reset(&h->req);
+		if (!r && h->early && h->head == h->tail)
+			r = pair_early(a, c);
 		if (r)
 			return r;
 	}
@@ -293,7 +338,7 @@ static int finish_response(struct dt_assembler *a, struct dt_conn *c,
 	/* A marker of lost requests: responses that started before the next
 	 * request was read answer the lost ones and can't be paired. */
 	while (h->head && h->head->lost && h->head->next &&
-	       start >= h->head->next->end_ts) {
+	       start >= h->head->next->start_ts) {
 		p = pending_pop(h);
 		ret = p->len ? emit_pair(a, c, p, NULL, 0, 0, 0, 0) : 0;
 		if (!p->len)
@@ -302,7 +347,9 @@ static int finish_response(struct dt_assembler *a, struct dt_conn *c,
 			return ret;
 	}
 	p = h->head;
-	if (!p || p->lost || start < p->end_ts) {
+	if (!p && c->s[c->req_dir].len && h->req_sync && !h->early)
+		return keep_early(c, n, start, flags);
+	if (!p || p->lost || start < p->start_ts) {
 		dt_assembler_count(a, "unpaired");
 		dt_stream_consume(s, n, NULL, NULL);
 		interim_reset(h);
@@ -508,8 +555,11 @@ static int http_on_close(struct dt_assembler *a, struct dt_conn *c)
 		else
 			ret = finish_response(a, c, rs->len, DT_XF_INCOMPLETE);
 	}
-	if (!ret && qs->len && h->req_sync)
+	if (!ret && qs->len && h->req_sync) {
 		ret = take_request(c, qs->len, DT_XF_INCOMPLETE);
+		if (!ret && h->early && h->head == h->tail)
+			ret = pair_early(a, c);
+	}
 	if (!ret)
 		ret = flush_pending(a, c, 0);
 	return ret;

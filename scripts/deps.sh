@@ -5,7 +5,7 @@ set -eu
 
 PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
 libzstd-dev libjansson-dev libcmocka-dev libclang-rt-14-dev pkg-config
-nginx curl wrk python3 jq tshark tcpdump valgrind procps iproute2 uthash-dev"
+nginx curl wrk python3 jq groff-base tshark tcpdump valgrind procps iproute2 uthash-dev"
 
 missing=""
 for p in $PKGS; do

@@ -68,7 +68,8 @@ run_unit_tests()
 {
 	local bin name rc
 	for bin in "$O"/tests/test_*; do
-		[ -f "$bin" ] && [ -x "$bin" ] || continue
+		[ -f "$bin" ] || continue
+		[ -x "$bin" ] || continue
 		name=unit/$(basename "$bin")
 		rc=0
 		timeout -k 10 "$UNIT_TIMEOUT" "$bin" \

@@ -33,7 +33,7 @@ static size_t seal_header(const uint8_t *in, size_t len, struct dt_buf *out)
 
 	if (len < DT_HEADER_FIXED_LEN)
 		return 0;
-	hlen = dt_get_u32(in + 12);
+	hlen = dt_get_u32(in + DT_HEADER_LEN_AT);
 	if (hlen < DT_HEADER_MIN_LEN || hlen > len)
 		return 0;
 	append(out, in, hlen);
@@ -53,7 +53,9 @@ static size_t seal_frame(ZSTD_CCtx *cctx, const uint8_t *in, size_t len,
 	if (len < DT_FRAME_HEADER_LEN ||
 	    memcmp(in, DT_FRAME_MAGIC, DT_BLOCK_MAGIC_LEN) != 0)
 		return 0;
-	raw_len = dt_get_u32(in + 4);
+	/* the input's compressed length is the length of its raw records */
+	dt_frame_header_decode(in, &h);
+	raw_len = h.comp_len;
 	if (raw_len > len - DT_FRAME_HEADER_LEN)
 		raw_len = len - DT_FRAME_HEADER_LEN;
 	bound = ZSTD_compressBound(raw_len);
@@ -66,28 +68,33 @@ static size_t seal_frame(ZSTD_CCtx *cctx, const uint8_t *in, size_t len,
 		abort();
 	/* raw length and record count stay as the input says */
 	h.comp_len = (uint32_t)clen;
-	h.raw_len = dt_get_u32(in + 8);
-	h.records = dt_get_u32(in + 12);
 	h.payload_crc = dt_crc32c(0, p + DT_FRAME_HEADER_LEN, clen);
 	dt_frame_header_encode(p, &h);
 	out->len += DT_FRAME_HEADER_LEN + clen;
 	return DT_FRAME_HEADER_LEN + raw_len;
 }
 
-/* Index and trailer: the trailer is made to point at the index. */
-static void seal_index(const uint8_t *in, size_t len, struct dt_buf *out)
+/*
+ * Index and trailer: the index entries and the trailer are made to point
+ * at the frames and the index as sealed, which moved when compressed.
+ */
+static void seal_index(const uint8_t *in, size_t len,
+		       const struct dt_buf *frames, struct dt_buf *out)
 {
 	size_t index_len = len - DT_TRAILER_LEN, index_at = out->len;
+	size_t entries = (index_len - DT_INDEX_FIXED_LEN) / DT_INDEX_ENTRY_LEN;
 	struct dt_trailer t;
 	uint8_t *p;
 
 	append(out, in, len);
 	p = out->data + index_at;
+	for (size_t i = 0; i < entries && i < frames->len / 8; i++)
+		memcpy(p + DT_INDEX_FIXED_LEN + i * DT_INDEX_ENTRY_LEN,
+		       frames->data + i * 8, 8);
 	dt_put_u32(p + index_len - 4, dt_crc32c(0, p, index_len - 4));
-	t.frames = dt_get_u32(in + index_len + 4);
+	dt_trailer_decode(in + index_len, &t);
 	t.index_offset = index_at;
 	t.index_len = index_len;
-	t.exchanges = dt_get_u64(in + index_len + 24);
 	dt_trailer_encode(p + index_len, &t);
 }
 
@@ -95,14 +102,24 @@ static void seal_session(ZSTD_CCtx *cctx, const uint8_t *in, size_t len,
 			 struct dt_buf *out)
 {
 	size_t pos = seal_header(in, len, out), used;
+	struct dt_buf frames = { 0 }; /* u64 offsets of the sealed frames */
 
-	while ((used = seal_frame(cctx, in + pos, len - pos, out)))
+	for (;;) {
+		if (dt_buf_reserve(&frames, 8))
+			abort();
+		dt_put_u64(frames.data + frames.len, out->len);
+		used = seal_frame(cctx, in + pos, len - pos, out);
+		if (!used)
+			break;
+		frames.len += 8;
 		pos += used;
+	}
 	if (len - pos >= DT_INDEX_FIXED_LEN + 8 + DT_TRAILER_LEN &&
 	    memcmp(in + pos, DT_INDEX_MAGIC, DT_BLOCK_MAGIC_LEN) == 0)
-		seal_index(in + pos, len - pos, out);
+		seal_index(in + pos, len - pos, &frames, out);
 	else
 		append(out, in + pos, len - pos);
+	dt_buf_release(&frames);
 }
 
 static void read_all(const uint8_t *data, size_t len)

@@ -206,15 +206,16 @@ def check_capture(ck, exchanges, prefix, sendfile_prefix):
                   key=lambda x: x["id"])
     want = [(e["method"], e["path"], e["status"]) for e in cap["exchanges"]]
     got = [summary(x) for x in mine]
-    if not ck.check(got == want, f"{name}: recorded exchanges {got}, "
-                    f"client made {want}"):
-        return
+    same = ck.check(got == want, f"{name}: recorded exchanges {got}, "
+                    f"client made {want}")
     all_req = b"".join(raw(x["request"]) or b"" for x in mine)
     all_resp = b"".join(raw(x["response"]) or b"" for x in mine)
     has_sendfile = any(is_sendfile(sendfile_prefix, *w) for w in want)
     compare_bytes(ck, f"{name}: all requests", all_req, sent)
     if not has_sendfile:
         compare_bytes(ck, f"{name}: all responses", all_resp, recv)
+    if not same:
+        return
     for x, e in zip(mine, cap["exchanges"]):
         where = f"{name} exchange {x['id']} ({e['method']} {e['path']})"
         req = raw(x["request"]) or b""

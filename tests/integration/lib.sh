@@ -133,6 +133,7 @@ render_template()
 # $WORK/nginx/access.log. Returns once nginx answers HTTP.
 NGINX_DIR=$WORK/nginx
 ACCESS_LOG=$NGINX_DIR/access.log
+# shellcheck disable=SC2034 # the site's root, for the tests
 WWW=$NGINX_DIR/www
 start_nginx()
 {
@@ -155,7 +156,6 @@ start_nginx()
 	wait_http "http://127.0.0.1:$port/" "$NGINX_PID" ||
 		fail "nginx did not start:"$'\n'"$(cat "$NGINX_DIR/stdout" \
 			"$NGINX_DIR/error.log" 2>/dev/null)"
-	NGINX_PORT=$port
 }
 
 # wait_http URL PID: polls URL for up to 10 s while PID lives.
@@ -198,6 +198,7 @@ start_record()
 	local name=$1 i rc=0
 	shift
 	REC_ERR=$WORK/$name.stderr
+	: >"$REC_ERR"
 	"$DEETUNE" record "$@" >"$WORK/$name.stdout" 2>"$REC_ERR" &
 	REC_PID=$!
 	on_exit "kill_wait $REC_PID"

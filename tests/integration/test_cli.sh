@@ -3,6 +3,7 @@
 # (checked before anything needs root or BPF), and man pages that render
 # without warnings. Runs unprivileged.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 need_cmd groff

@@ -4,6 +4,7 @@
 # concurrency) and checks that the session holds every request nginx
 # logged, each once, byte for byte as the clients saw it.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 PORT=18101

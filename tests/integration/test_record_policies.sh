@@ -4,6 +4,7 @@
 # matching requests (and all of them), and a selector that matches nothing
 # records nothing.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 PORT=18201
@@ -70,8 +71,9 @@ assert_record_ok
 ms=$(((t1 - t0) / 1000000))
 echo "recorder ran for $ms ms after its 'recording:' line"
 # Both instants are polled every 50 ms, hence the 50 ms of slack.
-[ "$ms" -ge 2950 ] && [ "$ms" -le 4050 ] ||
+if [ "$ms" -lt 2950 ] || [ "$ms" -gt 4050 ]; then
 	fail "--duration 3s stopped after $ms ms"
+fi
 n=$(exchanges_in "$WORK/duration.dtsess")
 [ "$n" -gt 0 ] || fail "--duration recorded nothing while traffic ran"
 
@@ -87,8 +89,9 @@ want=$(awk -F'\t' '$10 ~ /^"GET \/api\// { n++ } END { print n + 0 }' \
 	"$WORK/match.access")
 others=$(awk -F'\t' '$10 !~ /^"GET \/api\// { n++ } END { print n + 0 }' \
 	"$WORK/match.access")
-[ "$want" -gt 0 ] && [ "$others" -gt 0 ] ||
+if [ "$want" -eq 0 ] || [ "$others" -eq 0 ]; then
 	fail "traffic did not mix: $want matching, $others others"
+fi
 n=$(exchanges_in "$WORK/match.dtsess")
 bad=$(jq -c 'select(.request.method != "GET" or
 	(.request.path | startswith("/api/") | not)) | .request' \

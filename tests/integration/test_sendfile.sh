@@ -6,6 +6,7 @@
 # builds in memory on the same connections stay complete and byte-exact,
 # and every request is still recorded once.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 PORT=18401

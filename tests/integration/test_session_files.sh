@@ -6,6 +6,7 @@
 # recording), never a crash or a hang; `cat` prints exactly the exchanges
 # of the intact frames before the damage.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 PORT=18301
@@ -136,7 +137,7 @@ start_traffic "$PORT" /api/orders/1.json /data.json /api/orders/2.json
 start_record killed --server "port:$PORT" -o "$WORK/killed.dtsess"
 sleep 2.5 # the recorder flushes a frame at least every second
 kill -KILL "$REC_PID"
-wait "$REC_PID" || true
+wait "$REC_PID" 2>/dev/null || true
 kill_wait "$TRAFFIC_PID"
 L=$(layout "$WORK/killed.dtsess")
 echo "layout: $(jq -c '{size, header_len, frames: (.frames | length),

@@ -269,7 +269,8 @@ static void test_response_chunked(void **state)
 			"\r\n0\r\n\r\n", &RESPONSE);
 	/* upper-case hex, leading zeros, trailer with a bare LF */
 	expect_complete("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
-			"\r\n00A\r\n0123456789\r\n0\r\nX: y\n\n", &RESPONSE);
+			"\r\n00A\r\n0123456789\r\nb\r\n0123456789a\r\n"
+			"0\r\nX: y\n\n", &RESPONSE);
 }
 
 static void test_bare_lf_lines(void **state)
@@ -643,6 +644,7 @@ static void test_garbage(void **state)
 		"get / HTTP/1.1\r\n\r\n",
 		"GET  / HTTP/1.1\r\n\r\n",
 		"GET / HTTP/2.0\r\n\r\n",
+		"GET / HTTP/1.x\r\n\r\n",
 		"GET / HTTP/1.1 \r\n\r\n",
 		"GET / HTTP/1.1\r\rHost: x\r\n\r\n",
 		"GET /\r\n\r\n",
@@ -780,6 +782,11 @@ static void test_sticky_results(void **state)
 	assert_int_equal(scan_exact(&f, "BAD\x01", 4), -EBADMSG);
 	assert_int_equal(scan_exact(&f, REQ_GET, strlen(REQ_GET)), -EBADMSG);
 	dt_http1_framer_reset(&f);
+	f.head_limit = 8;
+	assert_int_equal(scan_exact(&f, REQ_GET, strlen(REQ_GET)), -E2BIG);
+	assert_int_equal(scan_exact(&f, REQ_GET, strlen(REQ_GET)), -E2BIG);
+	dt_http1_framer_reset(&f);
+	f.head_limit = 0;
 	assert_int_equal(scan_exact(&f, REQ_GET, strlen(REQ_GET)),
 			 DT_HTTP1_COMPLETE);
 }
@@ -863,6 +870,7 @@ static void test_header_lookup(void **state)
 	assert_slice(dt_http1_find_header(&head, "accept")->value, "a");
 	assert_null(dt_http1_find_header(&head, "Content-Length"));
 	assert_null(dt_http1_find_header(&head, "Content-Typ"));
+	assert_null(dt_http1_find_header(&head, "Content-Tipe"));
 	assert_null(dt_http1_find_header(&head, ""));
 }
 
