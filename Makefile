@@ -134,6 +134,13 @@ $(O)/tests/test_recorder_%: tests/unit/test_recorder_%.c $(O)/librecorder.a \
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -lcmocka $(LDLIBS) -o $@
 
+# tests named test_cli_* exercise the CLI's pure helpers
+$(O)/tests/test_cli_%: tests/unit/test_cli_%.c $(O)/cli/util.o \
+		$(O)/cli/json_out.o $(O)/libformats.a
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -lcmocka $(LDLIBS) -o $@
+
 $(O)/tests/%: tests/unit/%.c $(O)/libformats.a
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)

@@ -27,9 +27,9 @@ int cmd_record(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_cat(int argc, char **argv);
 
-/* Prints "deetune: <message>" to stderr; returns EXIT_USAGE. */
+/* Print "deetune <cmd>: <message>" to stderr ("deetune: " before a
+ * subcommand is known); cli_error() returns EXIT_USAGE. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Prints "deetune <cmd>: <message>" to stderr. */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* A whole file mapped read-only (or read from stdin when path is "-"). */

@@ -101,7 +101,6 @@ int cmd_cat(int argc, char **argv)
 	bool with_raw = false;
 	int c;
 
-	cli_begin_command(argv, "cat");
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
 		case 'r':

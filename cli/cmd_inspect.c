@@ -713,7 +713,6 @@ int cmd_inspect(int argc, char **argv)
 	bool as_json = false;
 	int c;
 
-	cli_begin_command(argv, "inspect");
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
 		case 'j':

@@ -69,11 +69,11 @@ static int add_selector(struct dt_record_opts *o, const char *text,
 	char err[256];
 
 	if (o->nsels == DT_RECORD_MAX_SELECTORS)
-		return cli_error("record: at most %d selectors",
+		return cli_error("at most %d selectors",
 				 DT_RECORD_MAX_SELECTORS);
 	if (dt_selector_parse(&o->sels[o->nsels], text, server, err,
 			      sizeof(err)))
-		return cli_error("record: %s", err);
+		return cli_error("%s", err);
 	o->nsels++;
 	return 0;
 }
@@ -83,10 +83,10 @@ static int add_match(struct dt_record_opts *o, const char *text)
 	char err[256];
 
 	if (o->nmatches == DT_RECORD_MAX_MATCHES)
-		return cli_error("record: at most %d --match expressions",
+		return cli_error("at most %d --match expressions",
 				 DT_RECORD_MAX_MATCHES);
 	if (dt_match_parse(&o->matches[o->nmatches], text, err, sizeof(err)))
-		return cli_error("record: %s", err);
+		return cli_error("%s", err);
 	o->nmatches++;
 	return 0;
 }
@@ -118,12 +118,12 @@ static int parse_options(struct dt_record_opts *o, int argc, char **argv)
 		case 'd':
 			if (cli_parse_duration(optarg, &o->duration_ns) ||
 			    !o->duration_ns)
-				ret = cli_error("record: invalid duration '%s'",
+				ret = cli_error("invalid duration '%s'",
 						optarg);
 			break;
 		case 'n':
 			if (parse_u64(optarg, &o->max_count) || !o->max_count)
-				ret = cli_error("record: invalid count '%s'",
+				ret = cli_error("invalid count '%s'",
 						optarg);
 			break;
 		case 'm':
@@ -135,7 +135,7 @@ static int parse_options(struct dt_record_opts *o, int argc, char **argv)
 		case 'R':
 			if (parse_u64(optarg, &v) || v < 4096 ||
 			    (v & (v - 1)) || v > (1ull << 30))
-				ret = cli_error("record: --ringbuf-size must be a "
+				ret = cli_error("--ringbuf-size must be a "
 						"power of two from 4096 to 1 GiB");
 			o->ringbuf_bytes = v;
 			break;
@@ -150,15 +150,15 @@ static int parse_options(struct dt_record_opts *o, int argc, char **argv)
 			return ret;
 	}
 	if (optind < argc)
-		return cli_error("record: unexpected argument '%s'", argv[optind]);
+		return cli_error("unexpected argument '%s'", argv[optind]);
 	if (!o->nsels || !o->output) {
 		fputs(record_usage, stderr);
-		return cli_error("record: --server and -o are required");
+		return cli_error("--server and -o are required");
 	}
 	for (size_t i = 0; i < o->nsels; i++)
 		if (o->sels[i].server)
 			return 0;
-	return cli_error("record: at least one --server selector is required");
+	return cli_error("at least one --server selector is required");
 }
 
 int cmd_record(int argc, char **argv)

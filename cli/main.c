@@ -37,8 +37,11 @@ int main(int argc, char **argv)
 		return cli_finish_stdout(0);
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (!strcmp(argv[1], commands[i].name))
+		if (!strcmp(argv[1], commands[i].name)) {
+			/* messages and getopt's errors name the subcommand */
+			cli_begin_command(argv + 1, commands[i].name);
 			return commands[i].run(argc - 1, argv + 1);
+		}
 	}
 	fprintf(stderr, "deetune: '%s' is not a command; see 'deetune --help'\n",
 		argv[1]);

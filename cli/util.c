@@ -38,14 +38,22 @@ int cli_bad_usage(const char *usage)
 	return EXIT_USAGE;
 }
 
+static void vmessage(const char *fmt, va_list ap)
+{
+	if (cli_command)
+		fprintf(stderr, "deetune %s: ", cli_command);
+	else
+		fputs("deetune: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 int cli_error(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	fputs("deetune: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vmessage(fmt, ap);
 	va_end(ap);
 	return EXIT_USAGE;
 }
@@ -54,14 +62,9 @@ void cli_warn(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (cli_command)
-		fprintf(stderr, "deetune %s: ", cli_command);
-	else
-		fputs("deetune: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmessage(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 const char *cli_file_label(const char *path)
