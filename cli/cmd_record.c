@@ -44,10 +44,11 @@ static int parse_u64(const char *s, uint64_t *out)
 	return errno || *end ? -EINVAL : 0;
 }
 
-/* Joins argv into one string for the session's metadata. */
+/* Joins the command line into one string for the session's metadata;
+ * argv[0] is "deetune record". The caller frees the result. */
 static char *join_args(int argc, char **argv)
 {
-	size_t len = sizeof("deetune");
+	size_t len = 1;
 	char *s;
 
 	for (int i = 0; i < argc; i++)
@@ -55,8 +56,8 @@ static char *join_args(int argc, char **argv)
 	s = malloc(len);
 	if (!s)
 		return NULL;
-	strcpy(s, "deetune");
-	for (int i = 0; i < argc; i++) {
+	strcpy(s, argv[0]);
+	for (int i = 1; i < argc; i++) {
 		strcat(s, " ");
 		strcat(s, argv[i]);
 	}
