@@ -86,12 +86,14 @@ void dt_assembler_get_stats(const struct dt_assembler *a,
 	*st = a->stats;
 }
 
-void dt_assembler_count(struct dt_assembler *a, const char *what)
+void dt_assembler_count_unpaired(struct dt_assembler *a)
 {
-	if (!strcmp(what, "unpaired"))
-		a->stats.unpaired++;
-	else if (!strcmp(what, "malformed"))
-		a->stats.malformed++;
+	a->stats.unpaired++;
+}
+
+void dt_assembler_count_malformed(struct dt_assembler *a)
+{
+	a->stats.malformed++;
 }
 
 static void tuple_from_event(struct dt_tuple *t, const struct dt_event *ev)

@@ -306,7 +306,7 @@ static int on_requests(struct dt_assembler *a, struct dt_conn *c)
 		}
 		h->req_probing = false;
 		if (r < 0) {
-			dt_assembler_count(a, "malformed");
+			dt_assembler_count_malformed(a);
 			r = take_request(c, s->len, DT_XF_MALFORMED);
 			h->req_sync = false;
 			if (r)
@@ -350,7 +350,7 @@ static int finish_response(struct dt_assembler *a, struct dt_conn *c,
 	if (!p && c->s[c->req_dir].len && h->req_sync && !h->early)
 		return keep_early(c, n, start, flags);
 	if (!p || p->lost || start < p->start_ts) {
-		dt_assembler_count(a, "unpaired");
+		dt_assembler_count_unpaired(a);
 		dt_stream_consume(s, n, NULL, NULL);
 		interim_reset(h);
 		return 0;
@@ -431,7 +431,7 @@ static int on_responses(struct dt_assembler *a, struct dt_conn *c)
 		}
 		h->resp_probing = false;
 		if (r < 0) {
-			dt_assembler_count(a, "malformed");
+			dt_assembler_count_malformed(a);
 			h->resp_sync = false;
 			r = finish_response(a, c, s->len, DT_XF_MALFORMED);
 		} else if (h->resp.status >= 100 && h->resp.status < 200 &&

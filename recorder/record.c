@@ -165,8 +165,8 @@ static int finish_writer(struct recording *r, struct dt_capture *cap,
 		[DT_DROP_READ_FAILED] = "drops.read_failed",
 		[DT_DROP_STATE_FULL] = "drops.state_full",
 	};
-	char vals[DT_DROP_MAX + 5][24];
-	struct dt_attr stats[DT_DROP_MAX + 5];
+	char vals[DT_DROP_MAX + 7][24];
+	struct dt_attr stats[DT_DROP_MAX + 7];
 	uint64_t bpf[DT_STAT_MAX] = { 0 };
 	struct dt_assembler_stats as;
 	size_t n = 0;
@@ -195,6 +195,12 @@ static int finish_writer(struct recording *r, struct dt_capture *cap,
 	n++;
 	snprintf(vals[n], sizeof(vals[n]), "%" PRIu64, as.incomplete);
 	stats[n] = (struct dt_attr){ "incomplete", vals[n] };
+	n++;
+	snprintf(vals[n], sizeof(vals[n]), "%" PRIu64, as.unpaired);
+	stats[n] = (struct dt_attr){ "unpaired_responses", vals[n] };
+	n++;
+	snprintf(vals[n], sizeof(vals[n]), "%" PRIu64, as.malformed);
+	stats[n] = (struct dt_attr){ "malformed_messages", vals[n] };
 	n++;
 	ret = dt_session_writer_finish(r->writer, stats, n);
 	sum->exchanges = r->next_id;

@@ -130,7 +130,10 @@ void dt_stream_consume(struct dt_stream *s, size_t n, uint64_t *start_ts,
  * it. Returns what the exchange callback returned. */
 int dt_assembler_emit(struct dt_assembler *a, struct dt_conn *c,
 		      struct dt_exchange *x);
-void dt_assembler_count(struct dt_assembler *a, const char *what);
+/* Counts a response no request could be paired with. */
+void dt_assembler_count_unpaired(struct dt_assembler *a);
+/* Counts a message the codec rejected. */
+void dt_assembler_count_malformed(struct dt_assembler *a);
 
 /* ---- protocols: one decoder each behind one interface ---- */
 
