@@ -155,6 +155,23 @@ static int open_writer(struct recording *r)
 	return dt_session_writer_new(&r->writer, &sink, meta, 7, NULL);
 }
 
+#define MAX_STATS (DT_DROP_MAX + 8)
+
+struct stat_list {
+	struct dt_attr attrs[MAX_STATS];
+	char vals[MAX_STATS][24];
+	size_t n;
+};
+
+static void stat_put(struct stat_list *l, const char *key, uint64_t v)
+{
+	if (l->n == MAX_STATS)
+		return;
+	snprintf(l->vals[l->n], sizeof(l->vals[l->n]), "%" PRIu64, v);
+	l->attrs[l->n] = (struct dt_attr){ (char *)key, l->vals[l->n] };
+	l->n++;
+}
+
 /* Final statistics for the trailer and the summary. */
 static int finish_writer(struct recording *r, struct dt_capture *cap,
 			 struct dt_assembler *asmb, struct dt_record_summary *sum)
@@ -165,11 +182,9 @@ static int finish_writer(struct recording *r, struct dt_capture *cap,
 		[DT_DROP_READ_FAILED] = "drops.read_failed",
 		[DT_DROP_STATE_FULL] = "drops.state_full",
 	};
-	char vals[DT_DROP_MAX + 7][24];
-	struct dt_attr stats[DT_DROP_MAX + 7];
 	uint64_t bpf[DT_STAT_MAX] = { 0 };
 	struct dt_assembler_stats as;
-	size_t n = 0;
+	struct stat_list l = { .n = 0 };
 	int ret;
 
 	dt_capture_stats(cap, bpf);
@@ -177,32 +192,16 @@ static int finish_writer(struct recording *r, struct dt_capture *cap,
 	sum->dropped_events = 0;
 	for (int i = 0; i < DT_DROP_MAX; i++) {
 		sum->dropped_events += bpf[i];
-		snprintf(vals[n], sizeof(vals[n]), "%" PRIu64, bpf[i]);
-		stats[n] = (struct dt_attr){ (char *)drop_names[i], vals[n] };
-		n++;
+		stat_put(&l, drop_names[i], bpf[i]);
 	}
-	snprintf(vals[n], sizeof(vals[n]), "%" PRIu64, as.gaps);
-	stats[n] = (struct dt_attr){ "drops.gaps", vals[n] };
-	n++;
-	snprintf(vals[n], sizeof(vals[n]), "%" PRIu64, r->next_id);
-	stats[n] = (struct dt_attr){ "exchanges", vals[n] };
-	n++;
-	snprintf(vals[n], sizeof(vals[n]), "%" PRIu64, bpf[DT_STAT_EVENTS]);
-	stats[n] = (struct dt_attr){ "events", vals[n] };
-	n++;
-	snprintf(vals[n], sizeof(vals[n]), "%" PRIu64, bpf[DT_STAT_BYTES]);
-	stats[n] = (struct dt_attr){ "bytes", vals[n] };
-	n++;
-	snprintf(vals[n], sizeof(vals[n]), "%" PRIu64, as.incomplete);
-	stats[n] = (struct dt_attr){ "incomplete", vals[n] };
-	n++;
-	snprintf(vals[n], sizeof(vals[n]), "%" PRIu64, as.unpaired);
-	stats[n] = (struct dt_attr){ "unpaired_responses", vals[n] };
-	n++;
-	snprintf(vals[n], sizeof(vals[n]), "%" PRIu64, as.malformed);
-	stats[n] = (struct dt_attr){ "malformed_messages", vals[n] };
-	n++;
-	ret = dt_session_writer_finish(r->writer, stats, n);
+	stat_put(&l, "drops.gaps", as.gaps);
+	stat_put(&l, "exchanges", r->next_id);
+	stat_put(&l, "events", bpf[DT_STAT_EVENTS]);
+	stat_put(&l, "bytes", bpf[DT_STAT_BYTES]);
+	stat_put(&l, "incomplete", as.incomplete);
+	stat_put(&l, "unpaired_responses", as.unpaired);
+	stat_put(&l, "malformed_messages", as.malformed);
+	ret = dt_session_writer_finish(r->writer, l.attrs, l.n);
 	sum->exchanges = r->next_id;
 	sum->incomplete = as.incomplete;
 	sum->bytes_written = dt_session_writer_bytes(r->writer);
