@@ -56,7 +56,7 @@ MANPAGES := $(wildcard man/*.[0-9])
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps test check unit integration demo fuzz fuzz-build bench \
+.PHONY: all deps test check check-valgrind unit demo fuzz fuzz-build bench \
 	install uninstall clean help
 
 all: deps $(DEETUNE)
@@ -65,7 +65,9 @@ help:
 	@echo 'DeeTune make targets:'
 	@echo '  all          build $(DEETUNE) (default)'
 	@echo '  deps         install the Debian packages build, tests and demo need'
-	@echo '  test         build with ASan/UBSan, run unit and integration tests'
+	@echo '  test         unit tests under valgrind, then an ASan/UBSan build'
+	@echo '               running unit and integration tests (what CI runs)'
+	@echo '  check-valgrind  unit tests under valgrind memcheck only'
 	@echo '  demo         start demo services on loopback, record, show the session'
 	@echo '  fuzz         run every libFuzzer target for FUZZ_TIME seconds (60)'
 	@echo '  bench        run the benchmark suite (bench/)'
@@ -146,9 +148,25 @@ $(O)/tests/%: tests/unit/%.c $(O)/libformats.a
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -lcmocka $(LDLIBS) -o $@
 
-# `make test` is what CI runs: sanitizer build, unit then integration tests.
+# `make test` is what CI runs: unit tests under valgrind (plain build),
+# then a sanitizer build running unit and integration tests.
 test: deps
+	$(Q)$(MAKE) --no-print-directory O=$(O) check-valgrind
 	$(Q)$(MAKE) --no-print-directory O=$(O)/san SANITIZE=1 check
+
+VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
+	--errors-for-leak-kinds=definite,indirect,possible \
+	--show-leak-kinds=definite,indirect,possible
+
+check-valgrind: $(UNIT_BIN)
+	$(Q)for t in $(UNIT_BIN); do \
+		if $(VALGRIND) $$t >$$t.valgrind.log 2>&1; then \
+			echo "valgrind: $$(basename $$t) clean"; \
+		else \
+			cat $$t.valgrind.log; \
+			echo "valgrind: $$(basename $$t) FAILED"; exit 1; \
+		fi; \
+	done
 
 check: $(DEETUNE) $(UNIT_BIN)
 	$(Q)tests/run.sh $(O)
