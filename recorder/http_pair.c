@@ -13,19 +13,12 @@
 
 #include "recorder/recorder_int.h"
 
-struct pending_req {
-	uint8_t *bytes;
-	size_t len;
-	uint64_t start_ts, end_ts;
-	uint32_t flags;
-	bool is_head, is_connect;
-	bool lost;              /* stands for requests lost in a gap */
-	struct pending_req *next;
-};
+/* dt_pending.kind of requests whose response framing differs */
+enum { REQ_OTHER, REQ_HEAD, REQ_CONNECT };
 
 struct http_conn {
 	struct dt_http1_framer req, resp;
-	struct pending_req *head, *tail;
+	struct dt_pending_queue q;
 	/* 1xx interim responses kept for the final one */
 	uint8_t *interim;
 	size_t interim_len;
@@ -52,67 +45,19 @@ static void *http_conn_new(void)
 	return h;
 }
 
-static void pending_free(struct pending_req *p)
-{
-	free(p->bytes);
-	free(p);
-}
-
 static void http_conn_free(void *state)
 {
 	struct http_conn *h = state;
 
 	if (!h)
 		return;
-	while (h->head) {
-		struct pending_req *p = h->head;
-
-		h->head = p->next;
-		pending_free(p);
-	}
+	dt_pending_clear(&h->q);
 	free(h->interim);
 	if (h->early) {
 		dt_exchange_release(h->early);
 		free(h->early);
 	}
 	free(h);
-}
-
-static struct pending_req *pending_push(struct http_conn *h)
-{
-	struct pending_req *p = calloc(1, sizeof(*p));
-
-	if (!p)
-		return NULL;
-	if (h->tail)
-		h->tail->next = p;
-	else
-		h->head = p;
-	h->tail = p;
-	return p;
-}
-
-static struct pending_req *pending_pop(struct http_conn *h)
-{
-	struct pending_req *p = h->head;
-
-	if (p) {
-		h->head = p->next;
-		if (!h->head)
-			h->tail = NULL;
-	}
-	return p;
-}
-
-static int set_slice_attr(struct dt_exchange *x, const char *key,
-			  struct dt_slice v)
-{
-	char buf[2048];
-	size_t n = v.len < sizeof(buf) - 1 ? v.len : sizeof(buf) - 1;
-
-	memcpy(buf, v.ptr, n);
-	buf[n] = '\0';
-	return dt_exchange_set_attr(x, key, buf);
 }
 
 /* Summary attributes from the parsed heads; unparsable bytes get none. */
@@ -127,11 +72,12 @@ static int set_summary(struct dt_exchange *x)
 		return -ENOMEM;
 	if (x->request_len &&
 	    dt_http1_parse_head(x->request, x->request_len, true, 0, head) > 0) {
-		if (set_slice_attr(x, "method", head->method) ||
-		    set_slice_attr(x, "path", head->target))
+		if (dt_set_slice_attr(x, "method", head->method.ptr, head->method.len) ||
+		    dt_set_slice_attr(x, "path", head->target.ptr, head->target.len))
 			goto out;
 		host = dt_http1_find_header(head, "Host");
-		if (host && set_slice_attr(x, "host", host->value))
+		if (host && dt_set_slice_attr(x, "host", host->value.ptr,
+						 host->value.len))
 			goto out;
 	}
 	if (x->response_len &&
@@ -147,55 +93,21 @@ out:
 	return ret;
 }
 
-/* Emits a request with the response bytes given (possibly none). */
 static int emit_pair(struct dt_assembler *a, struct dt_conn *c,
-		     struct pending_req *p, const uint8_t *resp,
+		     struct dt_pending *p, const uint8_t *resp,
 		     size_t resp_len, uint64_t resp_start, uint64_t resp_end,
 		     uint32_t flags)
 {
-	struct dt_exchange x;
-	int ret;
-
-	dt_exchange_init(&x);
-	x.protocol = DT_PROTO_HTTP1;
-	x.flags = p->flags | flags;
-	if (p->lost)
-		x.flags |= DT_XF_INCOMPLETE;
-	if (!resp_len)
-		x.flags |= DT_XF_NO_RESPONSE;
-	x.req_start_ns = p->start_ts;
-	x.req_end_ns = p->end_ts;
-	x.resp_start_ns = resp_start;
-	x.resp_end_ns = resp_end;
-	if (dt_exchange_set_request(&x, p->bytes, p->len) ||
-	    dt_exchange_set_response(&x, resp, resp_len) || set_summary(&x)) {
-		dt_exchange_release(&x);
-		return -ENOMEM;
-	}
-	ret = dt_assembler_emit(a, c, &x);
-	pending_free(p);
-	return ret;
+	return dt_pair_emit(a, c, DT_PROTO_HTTP1, set_summary, p, resp,
+			    resp_len, resp_start, resp_end, flags);
 }
 
-/* Flushes every waiting request as unanswered; a lost-request marker
- * carries the bytes we had of the damaged request. */
 static int flush_pending(struct dt_assembler *a, struct dt_conn *c,
 			 uint32_t flags)
 {
 	struct http_conn *h = c->state;
-	struct pending_req *p;
-	int ret = 0;
 
-	while ((p = pending_pop(h))) {
-		if (!p->len) {
-			pending_free(p);
-			continue;
-		}
-		ret = emit_pair(a, c, p, NULL, 0, 0, 0, flags);
-		if (ret)
-			break;
-	}
-	return ret;
+	return dt_pair_flush(a, c, DT_PROTO_HTTP1, set_summary, &h->q, flags);
 }
 
 static void interim_reset(struct http_conn *h)
@@ -245,8 +157,9 @@ static int pair_early(struct dt_assembler *a, struct dt_conn *c)
 	int ret;
 
 	h->early = NULL;
-	ret = emit_pair(a, c, pending_pop(h), x->response, x->response_len,
-			x->resp_start_ns, x->resp_end_ns, x->flags);
+	ret = emit_pair(a, c, dt_pending_pop(&h->q), x->response,
+			x->response_len, x->resp_start_ns, x->resp_end_ns,
+			x->flags);
 	dt_exchange_release(x);
 	free(x);
 	return ret;
@@ -255,26 +168,21 @@ static int pair_early(struct dt_assembler *a, struct dt_conn *c)
 /* Takes the first n bytes of the request stream as a waiting request. */
 static int take_request(struct dt_conn *c, size_t n, uint32_t flags)
 {
-	struct dt_stream *s = &c->s[c->req_dir];
 	struct http_conn *h = c->state;
-	struct pending_req *p = pending_push(h);
+	struct dt_pending *p;
 	size_t skip = 0;
 
+	p = dt_pending_take(&h->q, &c->s[c->req_dir], n, flags);
 	if (!p)
 		return -ENOMEM;
-	p->bytes = malloc(n ? n : 1);
-	if (!p->bytes)
-		return -ENOMEM;
-	memcpy(p->bytes, s->buf, n);
-	p->len = n;
-	p->flags = flags;
 	/* empty lines may precede a request line (RFC 9112 2.2) */
-	while (skip < n && (s->buf[skip] == '\r' || s->buf[skip] == '\n'))
+	while (skip < p->len && (p->bytes[skip] == '\r' ||
+				 p->bytes[skip] == '\n'))
 		skip++;
-	p->is_head = n - skip >= 5 && !memcmp(s->buf + skip, "HEAD ", 5);
-	p->is_connect = n - skip >= 8 &&
-			!memcmp(s->buf + skip, "CONNECT ", 8);
-	dt_stream_consume(s, n, &p->start_ts, &p->end_ts);
+	if (p->len - skip >= 5 && !memcmp(p->bytes + skip, "HEAD ", 5))
+		p->kind = REQ_HEAD;
+	else if (p->len - skip >= 8 && !memcmp(p->bytes + skip, "CONNECT ", 8))
+		p->kind = REQ_CONNECT;
 	return 0;
 }
 
@@ -315,7 +223,7 @@ static int on_requests(struct dt_assembler *a, struct dt_conn *c)
 		}
 		r = take_request(c, h->req.msg_len, 0);
 		dt_http1_framer_reset(&h->req);
-		if (!r && h->early && h->head == h->tail)
+		if (!r && h->early && h->q.head == h->q.tail)
 			r = pair_early(a, c);
 		if (r)
 			return r;
@@ -329,7 +237,7 @@ static int finish_response(struct dt_assembler *a, struct dt_conn *c,
 {
 	struct dt_stream *s = &c->s[!c->req_dir];
 	struct http_conn *h = c->state;
-	struct pending_req *p;
+	struct dt_pending *p;
 	uint64_t start, end;
 	uint8_t *all;
 	int ret;
@@ -337,16 +245,18 @@ static int finish_response(struct dt_assembler *a, struct dt_conn *c,
 	dt_stream_consume(s, 0, &start, NULL);
 	/* A marker of lost requests: responses that started before the next
 	 * request was read answer the lost ones and can't be paired. */
-	while (h->head && h->head->lost && h->head->next &&
-	       start >= h->head->next->start_ts) {
-		p = pending_pop(h);
-		ret = p->len ? emit_pair(a, c, p, NULL, 0, 0, 0, 0) : 0;
-		if (!p->len)
-			pending_free(p);
+	while (h->q.head && h->q.head->lost && h->q.head->next &&
+	       start >= h->q.head->next->start_ts) {
+		p = dt_pending_pop(&h->q);
+		if (!p->len) {
+			dt_pending_free(p);
+			continue;
+		}
+		ret = emit_pair(a, c, p, NULL, 0, 0, 0, 0);
 		if (ret)
 			return ret;
 	}
-	p = h->head;
+	p = h->q.head;
 	if (!p && c->s[c->req_dir].len && h->req_sync && !h->early)
 		return keep_early(c, n, start, flags);
 	if (!p || p->lost || start < p->start_ts) {
@@ -355,10 +265,10 @@ static int finish_response(struct dt_assembler *a, struct dt_conn *c,
 		interim_reset(h);
 		return 0;
 	}
-	pending_pop(h);
+	dt_pending_pop(&h->q);
 	all = realloc(h->interim, h->interim_len + n);
 	if (!all) {
-		pending_free(p);
+		dt_pending_free(p);
 		return -ENOMEM;
 	}
 	memcpy(all + h->interim_len, s->buf, n);
@@ -393,10 +303,10 @@ static int keep_interim(struct dt_conn *c, size_t n)
 
 static void prepare_response_framer(struct http_conn *h)
 {
-	struct pending_req *p = h->head;
+	struct dt_pending *p = h->q.head;
 
-	h->resp.request_was_head = p && p->is_head;
-	h->resp.request_was_connect = p && p->is_connect;
+	h->resp.request_was_head = p && p->kind == REQ_HEAD;
+	h->resp.request_was_connect = p && p->kind == REQ_CONNECT;
 }
 
 static int on_responses(struct dt_assembler *a, struct dt_conn *c)
@@ -508,11 +418,11 @@ static int http_on_gap(struct dt_assembler *a, struct dt_conn *c, int dir,
 
 	if (!h || c->req_dir < 0)
 		return 0;
-	if (dir != c->req_dir && h->resp_sync && h->head &&
+	if (dir != c->req_dir && h->resp_sync && h->q.head &&
 	    hole_fits_body(s, n, &complete)) {
 		/* e.g. nginx: head with writev, body with sendfile() */
 		h->resp_sendfile |= !!(why & DT_XF_SENDFILE);
-		h->head->flags |= why & ~DT_XF_SENDFILE;
+		h->q.head->flags |= why & ~DT_XF_SENDFILE;
 		if (!complete)
 			return 1;
 		ret = finish_response(a, c, s->len, DT_XF_INCOMPLETE);
@@ -524,14 +434,14 @@ static int http_on_gap(struct dt_assembler *a, struct dt_conn *c, int dir,
 		ret = take_request(c, s->len, why | DT_XF_INCOMPLETE);
 		if (ret)
 			return ret;
-		h->tail->lost = true;
+		h->q.tail->lost = true;
 		h->req_sync = false;
 		dt_http1_framer_reset(&h->req);
 		return 0;
 	}
 	/* response bytes lost: the response in progress is incomplete and
 	 * later ones can't be matched to the requests already waiting */
-	if (h->head && s->len)
+	if (h->q.head && s->len)
 		ret = finish_response(a, c, s->len, why | DT_XF_INCOMPLETE);
 	if (!ret)
 		ret = flush_pending(a, c, DT_XF_INCOMPLETE);
@@ -548,7 +458,7 @@ static int http_on_close(struct dt_assembler *a, struct dt_conn *c)
 	struct dt_stream *qs = &c->s[c->req_dir];
 	int ret = 0;
 
-	if (rs->len && h->resp_sync && h->head) {
+	if (rs->len && h->resp_sync && h->q.head) {
 		prepare_response_framer(h);
 		if (dt_http1_framer_eof(&h->resp, rs->len) == DT_HTTP1_COMPLETE)
 			ret = finish_response(a, c, h->resp.msg_len, 0);
@@ -557,7 +467,7 @@ static int http_on_close(struct dt_assembler *a, struct dt_conn *c)
 	}
 	if (!ret && qs->len && h->req_sync) {
 		ret = take_request(c, qs->len, DT_XF_INCOMPLETE);
-		if (!ret && h->early && h->head == h->tail)
+		if (!ret && h->early && h->q.head == h->q.tail)
 			ret = pair_early(a, c);
 	}
 	if (!ret)

@@ -135,6 +135,50 @@ void dt_assembler_count_unpaired(struct dt_assembler *a);
 /* Counts a message the codec rejected. */
 void dt_assembler_count_malformed(struct dt_assembler *a);
 
+/* ---- pairing.c: requests waiting for their responses ---- */
+
+/* A complete request waiting for its response. */
+struct dt_pending {
+	uint8_t *bytes;
+	size_t len;
+	uint64_t start_ts, end_ts;
+	uint32_t flags;        /* DT_XF_* the exchange will carry */
+	bool lost;             /* stands for requests lost in a gap */
+	uint32_t kind;         /* the protocol's own notes on the request */
+	int64_t expect;        /* the protocol's count of replies due */
+	struct dt_pending *next;
+};
+
+struct dt_pending_queue {
+	struct dt_pending *head, *tail;
+};
+
+/* Fills an exchange's summary attributes from its raw bytes. */
+typedef int (*dt_summarize_fn)(struct dt_exchange *x);
+
+/* Moves the first n bytes of s into a new request at the queue's tail.
+ * Returns it (owned by the queue), NULL when out of memory. */
+struct dt_pending *dt_pending_take(struct dt_pending_queue *q,
+				  struct dt_stream *s, size_t n,
+				  uint32_t flags);
+/* Unlinks the oldest request; the caller owns it. */
+struct dt_pending *dt_pending_pop(struct dt_pending_queue *q);
+void dt_pending_free(struct dt_pending *p);
+void dt_pending_clear(struct dt_pending_queue *q);
+/* Emits p with the response bytes given (copied; none = no response)
+ * and frees p. */
+int dt_pair_emit(struct dt_assembler *a, struct dt_conn *c,
+		 uint32_t protocol, dt_summarize_fn summarize,
+		 struct dt_pending *p, const uint8_t *resp, size_t resp_len,
+		 uint64_t resp_start, uint64_t resp_end, uint32_t flags);
+/* Emits every waiting request as unanswered, with flags added. */
+int dt_pair_flush(struct dt_assembler *a, struct dt_conn *c,
+		  uint32_t protocol, dt_summarize_fn summarize,
+		  struct dt_pending_queue *q, uint32_t flags);
+/* Copies a slice into an attribute (cut at 2 KiB). */
+int dt_set_slice_attr(struct dt_exchange *x, const char *key,
+		      const uint8_t *ptr, size_t len);
+
 /* ---- protocols: one decoder each behind one interface ---- */
 
 struct dt_proto_ops {
