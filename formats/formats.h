@@ -290,4 +290,7 @@ bool dt_http1_looks_like_request(const uint8_t *buf, size_t len);
 ssize_t dt_http1_parse_final_response(const uint8_t *buf, size_t len,
 				      struct dt_http1_head *head);
 
+/* Redis RESP2/RESP3 */
+#include "formats/resp.h"
+
 #endif /* DEETUNE_FORMATS_H */

@@ -368,7 +368,10 @@ static int stream_add(struct dt_assembler *a, struct dt_conn *c,
 	return 0;
 }
 
+/* Most distinctive first: HTTP's detector waits longest on a joined
+ * connection. */
 static const struct dt_proto_ops *const protocols[] = {
+	&dt_proto_redis,
 	&dt_proto_http1,
 };
 

@@ -204,5 +204,6 @@ struct dt_proto_ops {
 };
 
 extern const struct dt_proto_ops dt_proto_http1;
+extern const struct dt_proto_ops dt_proto_redis;
 
 #endif /* DEETUNE_RECORDER_INT_H */
