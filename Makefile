@@ -137,8 +137,9 @@ $(O)/tests/test_recorder_%: tests/unit/test_recorder_%.c $(O)/librecorder.a \
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -lcmocka $(LDLIBS) -o $@
 
 # tests named test_cli_* exercise the CLI's pure helpers
-$(O)/tests/test_cli_%: tests/unit/test_cli_%.c $(O)/cli/util.o \
-		$(O)/cli/json_out.o $(O)/libformats.a
+CLI_HELPER_OBJ := $(filter-out $(O)/cli/main.o $(O)/cli/cmd_%.o,$(CLI_OBJ))
+$(O)/tests/test_cli_%: tests/unit/test_cli_%.c $(CLI_HELPER_OBJ) \
+		$(O)/libformats.a
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -lcmocka $(LDLIBS) -o $@

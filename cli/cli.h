@@ -117,4 +117,14 @@ int cli_json_set_text_key(struct json_t *obj, const void *key, size_t len,
 			  struct json_t *value);
 struct json_t *cli_exchange_to_json(const struct dt_exchange *x, bool with_raw);
 
+/* A JSON string when the bytes are UTF-8, else {"base64": "..."}:
+ * binary-safe without hiding that the bytes were not text. */
+struct json_t *cli_json_bytes(const void *data, size_t len);
+
+/* json_redis.c: Redis fields of a request or reply (command, args; type,
+ * summary, error) added to o; nothing when the bytes don't parse. */
+int cli_redis_message_to_json(struct json_t *o, const uint8_t *buf,
+			      size_t len,
+			      bool is_request);
+
 #endif /* DEETUNE_CLI_H */

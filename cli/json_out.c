@@ -102,6 +102,13 @@ int cli_json_set_text_key(json_t *obj, const void *key, size_t len,
 	return rc;
 }
 
+json_t *cli_json_bytes(const void *data, size_t len)
+{
+	if (utf8_is_valid(data, len))
+		return json_stringn(data, len);
+	return json_pack("{s:o}", "base64", cli_json_base64(data, len));
+}
+
 json_t *cli_json_u64(uint64_t value)
 {
 	if (value > INT64_MAX)
@@ -290,6 +297,8 @@ static json_t *message_to_json(const struct dt_exchange *x, bool is_request,
 	o = json_object();
 	if (x->protocol == DT_PROTO_HTTP1)
 		rc |= http_message_to_json(o, buf, len, is_request);
+	else if (x->protocol == DT_PROTO_REDIS)
+		rc |= cli_redis_message_to_json(o, buf, len, is_request);
 	rc |= json_object_set_new(o, "len", cli_json_u64(len));
 	if (with_raw)
 		rc |= json_object_set_new(o, "raw", cli_json_base64(buf, len));

@@ -4,16 +4,38 @@
 
 #include "recorder/recorder_int.h"
 
-static bool match_one(const struct dt_match *m, const struct dt_exchange *x)
+static bool match_http(const struct dt_match *m, const struct dt_exchange *x)
 {
 	const char *method = dt_exchange_attr(x, "method");
 	const char *path = dt_exchange_attr(x, "path");
 
-	if (!path)
+	if (!m->http || !method || !path)
 		return false;
-	if (m->method[0] && (!method || fnmatch(m->method, method, 0)))
+	if (m->method[0] && fnmatch(m->method, method, 0))
 		return false;
-	return fnmatch(m->path_glob, path, 0) == 0;
+	return !m->path_glob[0] || fnmatch(m->path_glob, path, 0) == 0;
+}
+
+static bool match_attr(const char *glob, const struct dt_exchange *x,
+		       const char *key)
+{
+	const char *v = dt_exchange_attr(x, key);
+
+	return v && fnmatch(glob, v, FNM_CASEFOLD) == 0;
+}
+
+static bool match_one(const struct dt_match *m, const struct dt_exchange *x)
+{
+	switch (x->protocol) {
+	case DT_PROTO_HTTP1:
+		return match_http(m, x);
+	case DT_PROTO_REDIS:
+		return match_attr(m->text, x, "command");
+	case DT_PROTO_MYSQL:
+		return match_attr(m->text, x, "sql") ||
+		       match_attr(m->text, x, "kind");
+	}
+	return false;
 }
 
 bool dt_match_exchange(const struct dt_match *m, size_t n,

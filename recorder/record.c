@@ -141,10 +141,8 @@ static int open_writer(struct recording *r)
 	selector_list(o, false, client, sizeof(client));
 	match[0] = '\0';
 	for (size_t i = 0; i < o->nmatches && used < sizeof(match); i++)
-		used += snprintf(match + used, sizeof(match) - used, "%s%s%s%s",
-				 used ? "," : "", o->matches[i].method,
-				 o->matches[i].method[0] ? " " : "",
-				 o->matches[i].path_glob);
+		used += snprintf(match + used, sizeof(match) - used, "%s%s",
+				 used ? "\n" : "", o->matches[i].text);
 	meta[0] = (struct dt_attr){ "tool_version", DEETUNE_VERSION };
 	meta[1] = (struct dt_attr){ "host", host };
 	meta[2] = (struct dt_attr){ "start_ns", start };

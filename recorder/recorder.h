@@ -40,11 +40,18 @@ struct dt_endpoint;
 bool dt_selector_match_endpoint(const struct dt_selector *sel,
 				const struct dt_endpoint *ep);
 
-/* A --match expression: a method and a path glob ("GET /api/ *" without
- * the space), or a path glob alone. */
+/*
+ * A --match expression, read per protocol:
+ *   HTTP   "METHOD /path-glob", "/path-glob" or "METHOD"
+ *   Redis  a command glob ("GET", "H*"), any case
+ *   MySQL  a glob on the normalised SQL ("SELECT * FROM orders*") or a
+ *          statement kind ("select", "insert", ...), any case
+ */
 struct dt_match {
-	char method[32];       /* "" = any method */
-	char path_glob[256];
+	char text[256];
+	char method[32];       /* HTTP: "" = any method */
+	char path_glob[256];   /* HTTP: "" = any path */
+	bool http;             /* text has one of the HTTP forms */
 };
 int dt_match_parse(struct dt_match *m, const char *text, char *err,
 		   size_t errlen);

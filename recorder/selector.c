@@ -163,34 +163,45 @@ bool dt_selector_match_endpoint(const struct dt_selector *sel,
 	return false;
 }
 
+/* Upper-case letters, '-', '_' and glob characters: an HTTP method. */
+static bool is_method_glob(const char *s, size_t n)
+{
+	if (n == 0 || n >= sizeof(((struct dt_match *)0)->method))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isupper((unsigned char)s[i]) && !strchr("-_*?", s[i]))
+			return false;
+	return true;
+}
+
 int dt_match_parse(struct dt_match *m, const char *text, char *err,
 		   size_t errlen)
 {
 	const char *sp = strchr(text, ' ');
-	const char *path = text;
+	const char *path;
 
 	memset(m, 0, sizeof(*m));
-	if (sp) {
-		size_t n = sp - text;
-
-		if (n == 0 || n >= sizeof(m->method))
-			goto bad;
-		for (size_t i = 0; i < n; i++)
-			if (!isupper((unsigned char)text[i]) && text[i] != '*')
-				goto bad;
-		memcpy(m->method, text, n);
+	if (!*text || strlen(text) >= sizeof(m->text)) {
+		snprintf(err, errlen, "--match '%s': expected an expression "
+			 "of 1 to %zu bytes", text, sizeof(m->text) - 1);
+		return -EINVAL;
+	}
+	strcpy(m->text, text);
+	if (*text == '/') {
+		strcpy(m->path_glob, text);
+		m->http = true;
+	} else if (!sp && is_method_glob(text, strlen(text))) {
+		strcpy(m->method, text);
+		m->http = true;
+	} else if (sp && is_method_glob(text, sp - text)) {
 		path = sp + 1;
 		while (*path == ' ')
 			path++;
+		if (*path == '/' || (*path == '*' && !path[1])) {
+			memcpy(m->method, text, sp - text);
+			strcpy(m->path_glob, path);
+			m->http = true;
+		}
 	}
-	if (*path != '/' && *path != '*')
-		goto bad;
-	if (strlen(path) >= sizeof(m->path_glob))
-		goto bad;
-	strcpy(m->path_glob, path);
 	return 0;
-bad:
-	snprintf(err, errlen, "--match '%s': expected 'METHOD /path-glob' or "
-		 "'/path-glob' (e.g. 'GET /api/*')", text);
-	return -EINVAL;
 }
