@@ -19,6 +19,7 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+#define AF_UNIX 1
 #define AF_INET 2
 #define AF_INET6 10
 #define IPPROTO_TCP 6
@@ -27,6 +28,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Syscall numbers differ per architecture; vmlinux.h has none. */
 #if defined(__TARGET_ARCH_x86)
+#define NR_close 3
 #define NR_read 0
 #define NR_write 1
 #define NR_readv 19
@@ -37,6 +39,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define NR_sendmsg 46
 #define NR_recvmsg 47
 #elif defined(__TARGET_ARCH_arm64)
+#define NR_close 57
 #define NR_read 63
 #define NR_write 64
 #define NR_readv 65
@@ -56,6 +59,7 @@ enum io_kind {
 	IO_IOVEC = 2,    /* (fd, iov, iovcnt) */
 	IO_MSGHDR = 3,   /* (fd, msghdr, flags) */
 	IO_SENDFILE = 4, /* (out_fd, in_fd, ...): no user buffer */
+	IO_CLOSE = 5,    /* (fd): ends a Unix socket's tracking */
 };
 
 struct io_args {
@@ -75,6 +79,8 @@ struct sock_state {
 	__u32 sel;          /* DT_SEL_* */
 	__u8 peer_only;     /* the other end is traced: no payload here */
 	__u8 first;         /* no event sent yet */
+	__u8 unsure_start;  /* DT_EVF_UNSURE_START */
+	__u64 ino;          /* Unix sockets: inode, 0 otherwise */
 };
 
 /* An event plus room for one chunk; the payload is written at an offset
@@ -125,6 +131,13 @@ struct {
 	__type(value, __u32);
 } sel_ports SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct dt_path_key);
+	__type(value, __u32);
+} sel_unix SEC(".maps");
+
 /* In-flight syscalls, by thread. LRU: a thread killed inside a syscall
  * never reaches sys_exit and must not pin an entry. */
 struct {
@@ -150,6 +163,14 @@ struct {
 	__type(value, struct scratch);
 } scratch_buf SEC(".maps");
 
+/* Events other than payload chunks are built here, off the 512-byte stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dt_path_event);
+} small_buf SEC(".maps");
+
 /* Drop counters and statistics, indexed by enum dt_drop_reason/dt_stat. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -168,6 +189,16 @@ static __always_inline __u64 wakeup_flags(void)
 {
 	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKEUP_BYTES ?
 		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline struct dt_path_event *small_event(void)
+{
+	__u32 zero = 0;
+	struct dt_path_event *pe = bpf_map_lookup_elem(&small_buf, &zero);
+
+	if (pe)
+		__builtin_memset(pe, 0, sizeof(*pe));
+	return pe;
 }
 
 static __always_inline void stat_add(__u32 idx, __u64 n)
@@ -211,13 +242,16 @@ static __always_inline int classify(long nr, __u8 *kind, __u8 *dir)
 		*kind = IO_SENDFILE;
 		*dir = DT_DIR_EGRESS;
 		return 1;
+	case NR_close:
+		*kind = IO_CLOSE;
+		return 1;
 	}
 	return 0;
 }
 
-/* fd -> struct sock of a TCP socket over IPv4/IPv6, or NULL. Works for
- * sockets opened before the recorder started. */
-static __always_inline struct sock *fd_to_tcp_sock(__u32 fd)
+/* fd -> struct sock of a TCP socket over IPv4/IPv6 or of a Unix stream
+ * socket, or NULL. Works for sockets opened before the recorder started. */
+static __always_inline struct sock *fd_to_stream_sock(__u32 fd, __u64 *ino)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
@@ -237,11 +271,18 @@ static __always_inline struct sock *fd_to_tcp_sock(__u32 fd)
 	sk = BPF_CORE_READ(sock, sk);
 	if (!sk)
 		return NULL;
+	if (BPF_CORE_READ(sk, sk_type) != SOCK_STREAM)
+		return NULL;
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family == AF_UNIX) {
+		/* a Unix socket may go without a close() we see (process
+		 * exit): its inode tells a reused struct sock apart */
+		*ino = BPF_CORE_READ(file, f_inode, i_ino);
+		return sk;
+	}
 	if (family != AF_INET && family != AF_INET6)
 		return NULL;
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP ||
-	    BPF_CORE_READ(sk, sk_type) != SOCK_STREAM)
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return NULL;
 	return sk;
 }
@@ -269,6 +310,19 @@ static __always_inline void sock_addrs(struct sock *sk, __u16 family,
 static __always_inline void fill_tuple(struct dt_event *ev, struct sock *sk)
 {
 	ev->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (ev->family == AF_UNIX) {
+		/* no addresses to tell connections apart: the socket and its
+		 * peer are the identity of both ends */
+		__u64 self = (__u64)sk;
+		__u64 peer = (__u64)BPF_CORE_READ((struct unix_sock *)sk, peer);
+
+		__builtin_memset(ev->laddr, 0, 16);
+		__builtin_memset(ev->raddr, 0, 16);
+		__builtin_memcpy(ev->laddr, &self, 8);
+		__builtin_memcpy(ev->raddr, &peer, 8);
+		ev->lport = ev->rport = 0;
+		return;
+	}
 	sock_addrs(sk, ev->family, ev->laddr, ev->raddr);
 	ev->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	ev->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
@@ -332,11 +386,97 @@ static __always_inline __u32 match_process(const struct dt_config *cfg,
 	return sel;
 }
 
+static __always_inline struct sock_state *
+insert_state(__u64 key, struct sock_state *st)
+{
+	st->conn_id = __sync_fetch_and_add(&next_conn_id, 1) + 1;
+	if (bpf_map_update_elem(&socks, &key, st, BPF_NOEXIST)) {
+		/* lost a race with another thread, or the map is full */
+		struct sock_state *cur = bpf_map_lookup_elem(&socks, &key);
+
+		if (!cur)
+			stat_add(DT_DROP_STATE_FULL, 1);
+		return cur;
+	}
+	return bpf_map_lookup_elem(&socks, &key);
+}
+
+/* A connected Unix socket's path: its own (the accepting end inherits the
+ * listener's) or else its peer's. */
+static __always_inline struct unix_address *unix_addr(struct sock *sk,
+						      bool *own)
+{
+	struct unix_sock *u = (struct unix_sock *)sk;
+	struct unix_address *addr = BPF_CORE_READ(u, addr);
+	struct sock *peer;
+
+	*own = addr != NULL;
+	if (addr)
+		return addr;
+	peer = BPF_CORE_READ(u, peer);
+	return peer ? BPF_CORE_READ((struct unix_sock *)peer, addr) : NULL;
+}
+
+static __always_inline void emit_unix_path(struct sock *sk,
+					   struct sock_state *st,
+					   struct unix_address *addr);
+
+/* Copies the name's own bytes only (the allocation ends there), into a
+ * zeroed buffer: the rest stays NUL, as in the selector keys. */
+static __always_inline void read_unix_path(char path[DT_PATH_LEN],
+					   struct unix_address *addr)
+{
+	__u64 n = BPF_CORE_READ(addr, len);
+
+	n = n > sizeof(__u16) ? n - sizeof(__u16) : 0;
+	barrier_var(n);
+	if (n > DT_PATH_LEN)
+		n = DT_PATH_LEN;
+	barrier_var(n);
+	if (n)
+		bpf_probe_read_kernel(path, n, &addr->name[0].sun_path);
+}
+
+/* Unix stream sockets: selected by process or by path. With a path
+ * selector both ends match; the end that owns the path records. */
+static __always_inline struct sock_state *track_unix(struct sock *sk,
+						     __u64 ino, __u32 proc_sel,
+						     const struct dt_config *cfg)
+{
+	struct sock_state st = { .first = 1, .unsure_start = 1, .ino = ino };
+	struct unix_address *addr;
+	struct dt_path_event *pe;
+	struct sock_state *cur;
+	__u32 usel = 0, *v;
+	bool own;
+
+	addr = unix_addr(sk, &own);
+	if (addr && cfg->have_unix) {
+		pe = small_event();
+		if (!pe)
+			return NULL;
+		read_unix_path(pe->path, addr);
+		v = bpf_map_lookup_elem(&sel_unix, pe->path);
+		usel = v ? *v : 0;
+	}
+	if (!proc_sel && !usel)
+		return NULL;
+	st.sel = proc_sel | usel;
+	if (usel)
+		st.sel |= own ? DT_SEL_LOCAL_PORT : DT_SEL_REMOTE_PORT;
+	if (usel && !own && !proc_sel && (usel & DT_SEL_SERVER))
+		st.peer_only = 1;
+	cur = insert_state((__u64)sk, &st);
+	if (cur && cur->first && addr)
+		emit_unix_path(sk, cur, addr);
+	return cur;
+}
+
 /* Starts tracking a socket that matched a selector. With port selectors
  * both ends of a loopback connection match; the client end is then kept
  * as identity only, so each byte is copied out once. */
 static __always_inline struct sock_state *track_sock(struct sock *sk,
-						     __u32 proc_sel,
+						     __u64 ino, __u32 proc_sel,
 						     const struct dt_config *cfg)
 {
 	struct tcp_sock *tp = (struct tcp_sock *)sk;
@@ -348,6 +488,8 @@ static __always_inline struct sock_state *track_sock(struct sock *sk,
 	__u32 rcv_nxt, copied, snd_una, write_seq;
 
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family == AF_UNIX)
+		return track_unix(sk, ino, proc_sel, cfg);
 	sock_addrs(sk, family, laddr, raddr);
 	if (cfg->have_port) {
 		lport = BPF_CORE_READ(sk, __sk_common.skc_num);
@@ -378,16 +520,7 @@ static __always_inline struct sock_state *track_sock(struct sock *sk,
 				(__u32)(write_seq - snd_una);
 	st.start_pos[0] = st.pos[0];
 	st.start_pos[1] = st.pos[1];
-	st.conn_id = __sync_fetch_and_add(&next_conn_id, 1) + 1;
-	if (bpf_map_update_elem(&socks, &key, &st, BPF_NOEXIST)) {
-		/* lost a race with another thread, or the map is full */
-		struct sock_state *cur = bpf_map_lookup_elem(&socks, &key);
-
-		if (!cur)
-			stat_add(DT_DROP_STATE_FULL, 1);
-		return cur;
-	}
-	return bpf_map_lookup_elem(&socks, &key);
+	return insert_state(key, &st);
 }
 
 static __always_inline void fill_event(struct dt_event *ev, __u32 type,
@@ -406,7 +539,8 @@ static __always_inline void fill_event(struct dt_event *ev, __u32 type,
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 	fill_tuple(ev, sk);
 	ev->dir = dir;
-	ev->flags = st->first ? DT_EVF_FIRST : 0;
+	ev->flags = (st->first ? DT_EVF_FIRST : 0) |
+		    (st->unsure_start ? DT_EVF_UNSURE_START : 0);
 	ev->sel = st->sel;
 	ev->len = 0;
 	ev->msg_size = 0;
@@ -521,11 +655,46 @@ static __always_inline void copy_payload(struct scratch *s,
 static __always_inline void emit_peer(struct sock *sk, struct sock_state *st,
 				      __u32 fd)
 {
-	struct dt_event ev = {};
+	struct dt_path_event *pe = small_event();
 
-	fill_event(&ev, DT_EV_PEER, sk, st, fd, 0);
-	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), wakeup_flags()))
+	if (!pe)
+		return;
+	fill_event(&pe->ev, DT_EV_PEER, sk, st, fd, 0);
+	if (bpf_ringbuf_output(&events, &pe->ev, sizeof(pe->ev),
+			       wakeup_flags()))
 		stat_add(DT_DROP_RINGBUF_FULL, 1);
+}
+
+static __always_inline void emit_unix_path(struct sock *sk,
+					   struct sock_state *st,
+					   struct unix_address *addr)
+{
+	struct dt_path_event *pe = small_event();
+
+	if (!pe)
+		return;
+	fill_event(&pe->ev, DT_EV_UNIX_PATH, sk, st, 0, 0);
+	/* the next event is still the socket's first for user space */
+	st->first = 1;
+	read_unix_path(pe->path, addr);
+	if (bpf_ringbuf_output(&events, pe, sizeof(*pe), wakeup_flags()))
+		stat_add(DT_DROP_RINGBUF_FULL, 1);
+}
+
+/* Ends the tracking of a Unix socket: no state tracepoint tells us. */
+static __always_inline void end_unix(__u64 key, struct sock_state *st)
+{
+	struct dt_path_event *pe = small_event();
+
+	if (pe) {
+		pe->ev.type = DT_EV_CLOSE;
+		pe->ev.ts_ns = bpf_ktime_get_ns();
+		pe->ev.conn_id = st->conn_id;
+		if (bpf_ringbuf_output(&events, &pe->ev, sizeof(pe->ev),
+				       wakeup_flags()))
+			stat_add(DT_DROP_RINGBUF_FULL, 1);
+	}
+	bpf_map_delete_elem(&socks, &key);
 }
 
 SEC("tp_btf/sys_enter")
@@ -537,6 +706,7 @@ int BPF_PROG(dt_sys_enter, struct pt_regs *regs, long nr)
 	struct sock_state *st;
 	struct sock *sk;
 	__u32 zero = 0, proc_sel;
+	__u64 ino = 0;
 
 	if (!classify(nr, &a.kind, &a.dir))
 		return 0;
@@ -544,17 +714,27 @@ int BPF_PROG(dt_sys_enter, struct pt_regs *regs, long nr)
 	if (!cfg || !cfg->enabled || (id >> 32) == cfg->self_tgid)
 		return 0;
 	proc_sel = match_process(cfg, id >> 32);
-	if (!proc_sel && !cfg->have_port)
+	if (!proc_sel && !cfg->have_port && !cfg->have_unix)
 		return 0;
 
 	a.fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
-	sk = fd_to_tcp_sock(a.fd);
+	sk = fd_to_stream_sock(a.fd, &ino);
 	if (!sk)
 		return 0;
 	a.sk = (__u64)sk;
 	st = bpf_map_lookup_elem(&socks, &a.sk);
+	if (st && st->ino != ino) {
+		/* an earlier Unix socket at this address is gone */
+		end_unix(a.sk, st);
+		st = NULL;
+	}
+	if (a.kind == IO_CLOSE) {
+		if (st && ino)
+			end_unix(a.sk, st);
+		return 0;
+	}
 	if (!st)
-		st = track_sock(sk, proc_sel, cfg);
+		st = track_sock(sk, ino, proc_sel, cfg);
 	if (!st)
 		return 0;
 	if (st->peer_only) {
@@ -619,23 +799,27 @@ SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(dt_sock_state, const struct sock *sk, int oldstate, int newstate)
 {
 	__u64 key = (__u64)sk;
+	struct dt_path_event *pe;
 	struct sock_state *st;
-	struct dt_event ev = {};
 
 	if (newstate != TCP_CLOSE)
 		return 0;
 	st = bpf_map_lookup_elem(&socks, &key);
 	if (!st)
 		return 0;
-	/* Runs in softirq or in any task: no process fields here. */
-	ev.type = DT_EV_CLOSE;
-	ev.ts_ns = bpf_ktime_get_ns();
-	ev.conn_id = st->conn_id;
-	ev.pos = st->pos[DT_DIR_EGRESS];
-	ev.msg_size = st->pos[DT_DIR_INGRESS];
-	ev.sel = st->sel;
-	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), wakeup_flags()))
-		stat_add(DT_DROP_RINGBUF_FULL, 1);
+	pe = small_event();
+	if (pe) {
+		/* softirq or any task: no process fields here */
+		pe->ev.type = DT_EV_CLOSE;
+		pe->ev.ts_ns = bpf_ktime_get_ns();
+		pe->ev.conn_id = st->conn_id;
+		pe->ev.pos = st->pos[DT_DIR_EGRESS];
+		pe->ev.msg_size = st->pos[DT_DIR_INGRESS];
+		pe->ev.sel = st->sel;
+		if (bpf_ringbuf_output(&events, &pe->ev, sizeof(pe->ev),
+				       wakeup_flags()))
+			stat_add(DT_DROP_RINGBUF_FULL, 1);
+	}
 	bpf_map_delete_elem(&socks, &key);
 	return 0;
 }

@@ -7,6 +7,8 @@
 #define DEETUNE_BPF_H
 
 #define DT_COMM_LEN 16
+/* sizeof(sockaddr_un.sun_path) */
+#define DT_PATH_LEN 108
 /* Payload bytes carried by one ring-buffer event (power of two). */
 #define DT_CHUNK_SIZE 16384
 /* Chunks one syscall may emit; the rest is counted as truncated. */
@@ -20,6 +22,8 @@ enum dt_event_type {
 	DT_EV_CLOSE = 3,    /* socket reached TCP_CLOSE */
 	DT_EV_PEER = 4,     /* a socket whose other end is traced instead:
 			       identity only, sent once, no payload */
+	DT_EV_UNIX_PATH = 5,/* struct dt_path_event: a Unix socket's path,
+			       sent before its first other event */
 };
 
 enum dt_dir {
@@ -29,6 +33,9 @@ enum dt_dir {
 
 /* Bits of dt_event.flags */
 #define DT_EVF_FIRST 0x1 /* first event of this socket seen by the probes */
+/* Unix sockets keep no byte counters: whether the probes saw the stream
+ * from its first byte is unknown. */
+#define DT_EVF_UNSURE_START 0x2
 
 /* Why the probes left something out; indexes the per-CPU drop counters. */
 enum dt_drop_reason {
@@ -73,6 +80,12 @@ struct dt_config {
 	__u32 have_comm;
 	__u32 have_cgroup;
 	__u32 have_port;
+	__u32 have_unix;
+};
+
+/* Key of sel_unix: a socket path, NUL-padded (abstract: leading NUL). */
+struct dt_path_key {
+	char path[DT_PATH_LEN];
 };
 
 /* Common prefix of every event. */
@@ -85,12 +98,14 @@ struct dt_event {
 	__u64 conn_id;  /* unique per socket for the probes' lifetime */
 	__u64 cgroup_id;
 	char comm[DT_COMM_LEN];
-	/* socket 4-tuple from the traced process's point of view */
+	/* socket 4-tuple from the traced process's point of view; for Unix
+	 * sockets the first 8 bytes of laddr/raddr identify this socket and
+	 * its peer, so both ends of one connection can be told apart */
 	__u8 laddr[16];
 	__u8 raddr[16];
 	__u16 lport;
 	__u16 rport;
-	__u16 family;   /* AF_INET or AF_INET6 */
+	__u16 family;   /* AF_INET, AF_INET6 or AF_UNIX */
 	__u8 dir;       /* enum dt_dir (DATA, SENDFILE) */
 	__u8 flags;     /* DT_EVF_* */
 	__u32 sel;      /* DT_SEL_* bits that matched this socket */
@@ -101,4 +116,11 @@ struct dt_event {
 	__u64 start_pos[2];
 };
 
+/* DT_EV_UNIX_PATH */
+struct dt_path_event {
+	struct dt_event ev;
+	char path[DT_PATH_LEN];
+};
+
 #endif /* DEETUNE_BPF_H */
+

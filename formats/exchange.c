@@ -49,6 +49,10 @@ int dt_endpoint_format(const struct dt_endpoint *ep, char *buf, size_t size)
 		inet_ntop(AF_INET6, ep->addr, addr, sizeof(addr));
 		n = snprintf(buf, size, "[%s]:%u", addr, ep->port);
 		break;
+	case DT_FAMILY_UNIX:
+		n = snprintf(buf, size, "unix:%.*s", (int)sizeof(ep->path),
+			     ep->path);
+		break;
 	default:
 		n = snprintf(buf, size, "-");
 		break;

@@ -47,6 +47,7 @@ const char *dt_exchange_flag_name(uint32_t bit);
 /* Address families as stored in files (independent of the host's AF_*). */
 enum dt_family {
 	DT_FAMILY_NONE = 0,
+	DT_FAMILY_UNIX = 1,   /* Unix stream socket: see dt_endpoint.path */
 	DT_FAMILY_IPV4 = 4,
 	DT_FAMILY_IPV6 = 6,
 };
@@ -58,10 +59,14 @@ struct dt_endpoint {
 	uint32_t pid;      /* process id (tgid), 0 when not on this host */
 	char comm[16];     /* NUL-terminated process name, "" when unknown */
 	uint64_t cgroup_id;/* cgroup v2 id, 0 when unknown */
+	/* DT_FAMILY_UNIX: the socket path, "@name" for an abstract one,
+	 * "" when unnamed; NUL-terminated */
+	char path[108];
 };
 
-/* Formats "127.0.0.1:80" or "[::1]:80" into buf; returns the length or
- * -ENOSPC. An endpoint without family formats as "-". */
+/* Formats "127.0.0.1:80", "[::1]:80" or a Unix socket's path
+ * ("unix:/run/redis.sock", "unix:" when unnamed) into buf; returns the
+ * length or -ENOSPC. An endpoint without family formats as "-". */
 int dt_endpoint_format(const struct dt_endpoint *ep, char *buf, size_t size);
 
 /* A key/value pair of NUL-terminated strings. */

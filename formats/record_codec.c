@@ -268,7 +268,15 @@ static const uint32_t fixed_len[DT_TAG_MAX_KNOWN + 1] = {
 static bool family_known(uint8_t family)
 {
 	return family == DT_FAMILY_NONE || family == DT_FAMILY_IPV4 ||
-	       family == DT_FAMILY_IPV6;
+	       family == DT_FAMILY_IPV6 || family == DT_FAMILY_UNIX;
+}
+
+/* Bytes of an endpoint's path field, 0 when it has none. */
+static size_t path_len(const struct dt_endpoint *ep)
+{
+	if (ep->family != DT_FAMILY_UNIX)
+		return 0;
+	return strnlen(ep->path, sizeof(ep->path) - 1);
 }
 
 int dt_record_size(const struct dt_exchange *x, size_t *size)
@@ -286,6 +294,10 @@ int dt_record_size(const struct dt_exchange *x, size_t *size)
 	    x->response_len > DT_FRAME_MAX_RAW)
 		return -E2BIG;
 	total += x->request_len + x->response_len;
+	if (path_len(&x->client))
+		total += DT_FIELD_HEADER_LEN + path_len(&x->client);
+	if (path_len(&x->server))
+		total += DT_FIELD_HEADER_LEN + path_len(&x->server);
 	for (size_t i = 0; i < x->nattrs; i++) {
 		if (!x->attrs[i].key || !x->attrs[i].value)
 			return -EINVAL;
@@ -364,6 +376,12 @@ size_t dt_record_encode(uint8_t *dst, const struct dt_exchange *x)
 	p = put_u32_field(p, DT_TAG_FLAGS, x->flags);
 	p = put_endpoint(p, DT_TAG_CLIENT, &x->client);
 	p = put_endpoint(p, DT_TAG_SERVER, &x->server);
+	if (path_len(&x->client))
+		p = put_field(p, DT_TAG_CLIENT_PATH, x->client.path,
+			      path_len(&x->client));
+	if (path_len(&x->server))
+		p = put_field(p, DT_TAG_SERVER_PATH, x->server.path,
+			      path_len(&x->server));
 	p = put_u64_field(p, DT_TAG_REQ_START, x->req_start_ns);
 	p = put_u64_field(p, DT_TAG_REQ_END, x->req_end_ns);
 	p = put_u64_field(p, DT_TAG_RESP_START, x->resp_start_ns);
@@ -477,6 +495,19 @@ static int get_endpoint(const struct field *f, struct dt_endpoint *ep,
 	return 0;
 }
 
+/* A Unix socket path: text without NUL, shorter than the field. */
+static int get_path(const struct field *f, struct dt_endpoint *ep,
+		    char *err, size_t errlen)
+{
+	if (f->len >= sizeof(ep->path) || memchr(f->val, '\0', f->len))
+		return dt_errorf(err, errlen, -EBADMSG,
+				 "socket path at byte %zu: %zu bytes or a NUL",
+				 f->offset, f->len);
+	memcpy(ep->path, f->val, f->len);
+	ep->path[f->len] = '\0';
+	return 0;
+}
+
 static int get_attr(const struct field *f, struct dt_attr *a, char *err,
 		    size_t errlen)
 {
@@ -543,6 +574,10 @@ static int apply_field(struct dt_exchange *x, const struct field *f,
 		return get_endpoint(f, &x->client, err, errlen);
 	case DT_TAG_SERVER:
 		return get_endpoint(f, &x->server, err, errlen);
+	case DT_TAG_CLIENT_PATH:
+		return get_path(f, &x->client, err, errlen);
+	case DT_TAG_SERVER_PATH:
+		return get_path(f, &x->server, err, errlen);
 	case DT_TAG_ATTR:
 		/* counted first, so that release frees a half-set pair */
 		return get_attr(f, &x->attrs[x->nattrs++], err, errlen);

@@ -103,7 +103,9 @@ enum dt_record_tag {
 	DT_TAG_ATTR = 12,       /* u32 key length, key, value; repeatable */
 	DT_TAG_REQUEST = 13,    /* raw bytes */
 	DT_TAG_RESPONSE = 14,   /* raw bytes */
-	DT_TAG_MAX_KNOWN = DT_TAG_RESPONSE,
+	DT_TAG_CLIENT_PATH = 15,/* Unix socket path of the client endpoint */
+	DT_TAG_SERVER_PATH = 16,/* Unix socket path of the server endpoint */
+	DT_TAG_MAX_KNOWN = DT_TAG_SERVER_PATH,
 };
 
 static inline void dt_put_u16(uint8_t *p, uint16_t v)

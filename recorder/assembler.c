@@ -6,6 +6,7 @@
  * (loopback) records it.
  */
 #include <errno.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -125,20 +126,31 @@ static struct dt_conn *conn_by_tuple(struct dt_assembler *a,
 	return c;
 }
 
-/* Endpoint of the socket's own side, from the process that used it. */
-static void endpoint_from_event(struct dt_endpoint *ep,
-				const struct dt_event *ev)
+/* The address part of an endpoint: IPv4, IPv6, or a Unix socket path
+ * (the same for both ends of a Unix connection). */
+static void endpoint_set_addr(struct dt_endpoint *ep, uint16_t family,
+			      const uint8_t addr[16], const char *path)
 {
 	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
 
-	memset(ep, 0, sizeof(*ep));
-	if (!memcmp(ev->laddr, v4mapped, sizeof(v4mapped))) {
+	if (family == AF_UNIX) {
+		ep->family = DT_FAMILY_UNIX;
+		strcpy(ep->path, path);
+	} else if (!memcmp(addr, v4mapped, sizeof(v4mapped))) {
 		ep->family = DT_FAMILY_IPV4;
-		memcpy(ep->addr, ev->laddr + 12, 4);
+		memcpy(ep->addr, addr + 12, 4);
 	} else {
 		ep->family = DT_FAMILY_IPV6;
-		memcpy(ep->addr, ev->laddr, 16);
+		memcpy(ep->addr, addr, 16);
 	}
+}
+
+/* Endpoint of the socket's own side, from the process that used it. */
+static void endpoint_from_event(struct dt_endpoint *ep,
+				const struct dt_event *ev, const char *path)
+{
+	memset(ep, 0, sizeof(*ep));
+	endpoint_set_addr(ep, ev->family, ev->laddr, path);
 	ep->port = ev->lport;
 	ep->pid = ev->tgid;
 	memcpy(ep->comm, ev->comm, sizeof(ep->comm) - 1);
@@ -159,14 +171,23 @@ static void endpoint_of_peer(struct dt_assembler *a, struct dt_endpoint *ep,
 		return;
 	}
 	memset(ep, 0, sizeof(*ep));
-	if (!memcmp(m.laddr, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12)) {
-		ep->family = DT_FAMILY_IPV4;
-		memcpy(ep->addr, m.laddr + 12, 4);
-	} else {
-		ep->family = DT_FAMILY_IPV6;
-		memcpy(ep->addr, m.laddr, 16);
-	}
+	endpoint_set_addr(ep, m.family, m.laddr, c->path);
 	ep->port = m.lport;
+}
+
+/* sun_path as shown to users: "@name" for an abstract socket. */
+static void unix_path_set(char out[108], const char *sun_path)
+{
+	if (sun_path[0]) {
+		memcpy(out, sun_path, DT_PATH_LEN - 1);
+		out[DT_PATH_LEN - 1] = '\0';
+		return;
+	}
+	out[0] = '@';
+	memcpy(out + 1, sun_path + 1, DT_PATH_LEN - 2);
+	out[DT_PATH_LEN - 1] = '\0';
+	/* an abstract name may hold NULs; cut at the first */
+	out[strnlen(out, DT_PATH_LEN - 1)] = '\0';
 }
 
 static struct dt_conn *conn_get(struct dt_assembler *a,
@@ -193,6 +214,7 @@ static struct dt_conn *conn_get(struct dt_assembler *a,
 		c->req_dir = DT_DIR_EGRESS;
 	c->peer_only = ev->type == DT_EV_PEER;
 	c->midstream = ev->start_pos[0] || ev->start_pos[1];
+	c->resync_start = c->midstream || (ev->flags & DT_EVF_UNSURE_START);
 	for (int d = 0; d < 2; d++) {
 		c->s[d].next = ev->start_pos[d];
 		c->s[d].base = ev->start_pos[d];
@@ -405,7 +427,7 @@ static int on_data(struct dt_assembler *a, struct dt_conn *c,
 	int dir = ev->dir & 1;
 	int ret;
 
-	endpoint_from_event(&c->local, ev);
+	endpoint_from_event(&c->local, ev, c->path);
 	if (ev->type == DT_EV_SENDFILE) {
 		/* the bytes are past the ones we hold: a hole of known size */
 		struct dt_stream *s = &c->s[dir];
@@ -447,8 +469,11 @@ int dt_assembler_event(struct dt_assembler *a, const struct dt_event *ev,
 	if (!c)
 		return ev->type == DT_EV_CLOSE ? 0 : -ENOMEM;
 	switch (ev->type) {
+	case DT_EV_UNIX_PATH:
+		unix_path_set(c->path, (const char *)data);
+		break;
 	case DT_EV_PEER:
-		endpoint_from_event(&c->local, ev);
+		endpoint_from_event(&c->local, ev, c->path);
 		break;
 	case DT_EV_DATA:
 	case DT_EV_SENDFILE:

@@ -39,6 +39,13 @@ static int on_ring_record(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*ev) || ev->len > size - sizeof(*ev))
 		return 0;
+	if (ev->type == DT_EV_UNIX_PATH) {
+		const struct dt_path_event *pe = data;
+
+		if (size < sizeof(*pe))
+			return 0;
+		return c->fn(c->ctx, ev, (const uint8_t *)pe->path);
+	}
 	return c->fn(c->ctx, ev, (const uint8_t *)data + sizeof(*ev));
 }
 
@@ -58,6 +65,7 @@ static int put_selector(struct deetune_bpf *skel, struct dt_config *cfg,
 {
 	__u32 bits = s->server ? DT_SEL_SERVER : DT_SEL_CLIENT;
 	struct dt_port_key pk = {};
+	struct dt_path_key path = {};
 	char comm[DT_COMM_LEN] = {};
 
 	switch (s->kind) {
@@ -71,6 +79,13 @@ static int put_selector(struct deetune_bpf *skel, struct dt_config *cfg,
 	case DT_SEL_CGROUP:
 		cfg->have_cgroup = 1;
 		return map_put(skel->maps.sel_cgroups, &s->cgroup_id, bits);
+	case DT_SEL_UNIX:
+		cfg->have_unix = 1;
+		/* the kernel's sun_path: an abstract name starts with NUL */
+		memcpy(path.path, s->path, strlen(s->path));
+		if (path.path[0] == '@')
+			path.path[0] = '\0';
+		return map_put(skel->maps.sel_unix, &path, bits);
 	case DT_SEL_ADDR:
 		memcpy(pk.addr, s->addr, sizeof(pk.addr));
 		/* fall through */

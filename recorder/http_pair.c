@@ -366,8 +366,8 @@ static int http_on_data(struct dt_assembler *a, struct dt_conn *c, int dir)
 	/* a fresh connection starts in sync; a joined one looks first */
 	if (!h->started) {
 		h->started = true;
-		h->req_sync = !c->midstream;
-		h->resp_sync = !c->midstream;
+		h->req_sync = !c->resync_start;
+		h->resp_sync = !c->resync_start;
 	}
 	if (dir == c->req_dir)
 		return on_requests(a, c);
@@ -483,7 +483,7 @@ static int http_detect(struct dt_conn *c, int dir)
 	const struct dt_stream *s = &c->s[dir];
 	size_t probe = s->len < 65536 ? s->len : 65536;
 
-	if (!c->midstream) {
+	if (!c->resync_start) {
 		if (dt_http1_looks_like_request(s->buf, s->len)) {
 			if (s->len < 16 && !memchr(s->buf, '\n', s->len))
 				return -EAGAIN;

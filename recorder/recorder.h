@@ -16,6 +16,7 @@ enum dt_selector_kind {
 	DT_SEL_COMM,       /* comm:NAME */
 	DT_SEL_CGROUP,     /* cgroup:PATH */
 	DT_SEL_ADDR,       /* addr:IP:PORT */
+	DT_SEL_UNIX,       /* unix:PATH, unix:@ABSTRACT */
 };
 
 struct dt_selector {
@@ -26,12 +27,13 @@ struct dt_selector {
 	uint32_t pid;          /* PID */
 	uint64_t cgroup_id;    /* CGROUP */
 	char comm[16];         /* COMM */
+	char path[108];        /* UNIX, "@name" for abstract sockets */
 	char text[128];        /* as the user wrote it */
 };
 
 /* Parses "port:80", "pid:1234", "comm:nginx", "cgroup:/sys/fs/cgroup/x",
- * "addr:127.0.0.1:80" or "addr:[::1]:80". Returns 0, or -EINVAL with a
- * message in err. */
+ * "addr:127.0.0.1:80", "addr:[::1]:80" or "unix:/run/redis.sock".
+ * Returns 0, or -EINVAL with a message in err. */
 int dt_selector_parse(struct dt_selector *sel, const char *text, bool server,
 		      char *err, size_t errlen);
 

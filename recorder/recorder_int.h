@@ -18,6 +18,8 @@
 
 /* ---- capture.c ---- */
 
+/* data: the payload of a DT_EV_DATA event, the path of a
+ * DT_EV_UNIX_PATH one (DT_PATH_LEN bytes, not NUL-terminated). */
 typedef int (*dt_event_fn)(void *ctx, const struct dt_event *ev,
 			   const uint8_t *data);
 
@@ -107,11 +109,15 @@ struct dt_conn {
 	uint64_t id;
 	struct dt_tuple tuple;
 	struct dt_endpoint local;
+	char path[108];        /* Unix sockets: the path, "" when unnamed */
 	uint32_t sel;
 	int req_dir;           /* DT_DIR_* carrying requests, -1 unknown */
 	const struct dt_proto_ops *proto; /* NULL until detected */
 	void *state;           /* the protocol's per-connection state */
 	bool midstream;        /* joined an open connection */
+	/* the first bytes may not start a message (joined, or a Unix
+	 * socket whose position is unknown): decoders resynchronise */
+	bool resync_start;
 	bool peer_only;        /* identity of a socket traced at its peer */
 	bool mirrored;         /* both ends traced with payload (loopback) */
 	bool ignored;          /* not a protocol we decode */

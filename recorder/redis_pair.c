@@ -263,7 +263,7 @@ static int redis_on_data(struct dt_assembler *a, struct dt_conn *c, int dir)
 
 	if (!r->started) {
 		r->started = true;
-		r->req_sync = r->resp_sync = !c->midstream;
+		r->req_sync = r->resp_sync = !c->resync_start;
 	}
 	/* requests first: a reply is paired with what was read before it */
 	if (dir != c->req_dir)
@@ -329,7 +329,7 @@ static int redis_detect(struct dt_conn *c, int dir)
 {
 	const struct dt_stream *s = &c->s[dir];
 
-	if (!c->midstream) {
+	if (!c->resync_start) {
 		if (s->len < 4)
 			return -EAGAIN;
 		if (s->buf[0] != '*' ||

@@ -102,6 +102,11 @@ static int parse_value(struct dt_selector *sel, const char *value, char *err,
 		if (parse_addr_port(value, sel->addr, &sel->port))
 			goto bad;
 		return 0;
+	case DT_SEL_UNIX:
+		if (!*value || strlen(value) >= sizeof(sel->path))
+			goto bad;
+		strcpy(sel->path, value);
+		return 0;
 	}
 bad:
 	snprintf(err, errlen, "selector '%s': invalid value '%s'", sel->text,
@@ -118,7 +123,7 @@ int dt_selector_parse(struct dt_selector *sel, const char *text, bool server,
 	} kinds[] = {
 		{ "port:", DT_SEL_PORT },     { "pid:", DT_SEL_PID },
 		{ "comm:", DT_SEL_COMM },     { "cgroup:", DT_SEL_CGROUP },
-		{ "addr:", DT_SEL_ADDR },
+		{ "addr:", DT_SEL_ADDR },     { "unix:", DT_SEL_UNIX },
 	};
 
 	memset(sel, 0, sizeof(*sel));
@@ -133,7 +138,7 @@ int dt_selector_parse(struct dt_selector *sel, const char *text, bool server,
 		}
 	}
 	snprintf(err, errlen, "selector '%s': expected port:N, pid:N, "
-		 "comm:NAME, cgroup:PATH or addr:IP:PORT", text);
+		 "comm:NAME, cgroup:PATH, addr:IP:PORT or unix:PATH", text);
 	return -EINVAL;
 }
 
@@ -144,7 +149,10 @@ bool dt_selector_match_endpoint(const struct dt_selector *sel,
 
 	switch (sel->kind) {
 	case DT_SEL_PORT:
-		return ep->port == sel->port;
+		return ep->family != DT_FAMILY_UNIX && ep->port == sel->port;
+	case DT_SEL_UNIX:
+		return ep->family == DT_FAMILY_UNIX &&
+		       !strcmp(ep->path, sel->path);
 	case DT_SEL_PID:
 		return ep->pid == sel->pid;
 	case DT_SEL_COMM:
