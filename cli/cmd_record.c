@@ -33,6 +33,7 @@ static const char record_usage[] =
 	"  -h, --help           show this help\n"
 	"\n"
 	"SEL is one of: port:N  pid:N  comm:NAME  cgroup:PATH  addr:IP:PORT\n"
+	"               unix:PATH (a Unix socket; unix:@NAME if abstract)\n"
 	"See deetune-record(1).\n";
 
 static int parse_u64(const char *s, uint64_t *out)

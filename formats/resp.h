@@ -67,7 +67,7 @@ struct dt_resp_framer {
 	size_t pos;		/* next byte to look at */
 	size_t start;		/* request: offset of its first line */
 	uint64_t remaining;	/* payload bytes of a bulk string still due */
-	uint64_t attributes;	/* bit d set: open aggregate d is an attribute */
+	uint64_t attributes;	/* bit d: open aggregate d is an attribute */
 	struct dt_resp_line line;
 	uint32_t pending[DT_RESP_MAX_DEPTH]; /* elements due per aggregate */
 };

@@ -66,11 +66,12 @@ struct framed {
 
 /*
  * Frames a stream as the recorder does: the bytes arrive in pieces ending
- * at cuts[0] < cuts[1] < ... (the last one being len); after each arrival
- * the framer scans every byte of the current message received so far.
+ * at cuts[0] < cuts[1] < ... (the last one being the stream's length);
+ * after each arrival the framer scans every byte of the current message
+ * received so far.
  * Records each message and a final error, if any. Returns the count.
  */
-static size_t frame_pieces(bool is_request, const uint8_t *data, size_t len,
+static size_t frame_pieces(bool is_request, const uint8_t *data,
 			   const size_t *cuts, size_t ncuts,
 			   struct framed *out)
 {
@@ -91,19 +92,19 @@ static size_t frame_pieces(bool is_request, const uint8_t *data, size_t len,
 			n++;
 			if (rc < 0)
 				return n;
-			assert_true(f.msg_len > 0 && f.msg_len <= cuts[k] - off);
+			assert_true(f.msg_len > 0);
+			assert_true(f.msg_len <= cuts[k] - off);
 			off += f.msg_len;
 			dt_resp_framer_reset(&f);
 		}
 	}
-	(void)len;
 	return n;
 }
 
 static size_t frame_all(bool is_request, const uint8_t *data, size_t len,
 			struct framed *out)
 {
-	return frame_pieces(is_request, data, len, &len, 1, out);
+	return frame_pieces(is_request, data, &len, 1, out);
 }
 
 static void assert_framed_equal(const struct framed *a, size_t na,
@@ -611,7 +612,8 @@ static void test_pubsub_resp2(void **state)
 	static const char message[] =
 		"*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\nhello\r\n";
 	static const char pmessage[] =
-		"*4\r\n$8\r\npmessage\r\n$2\r\nn*\r\n$4\r\nnews\r\n$2\r\nhi\r\n";
+		"*4\r\n$8\r\npmessage\r\n$2\r\nn*\r\n$4\r\nnews\r\n"
+		"$2\r\nhi\r\n";
 	static const char unsubscribe[] =
 		"*3\r\n$11\r\nunsubscribe\r\n$4\r\nnews\r\n:0\r\n";
 	/* UNSUBSCRIBE without channels while subscribed to none */
@@ -718,7 +720,7 @@ static void assert_split_invariant(bool is_request, const uint8_t *data,
 	for (k = 1; k < len; k++) {
 		cuts[0] = k;
 		cuts[1] = len;
-		n = frame_pieces(is_request, data, len, cuts, 2, split);
+		n = frame_pieces(is_request, data, cuts, 2, split);
 		assert_framed_equal(once, n_once, split, n);
 	}
 	{
@@ -727,7 +729,7 @@ static void assert_split_invariant(bool is_request, const uint8_t *data,
 		assert_non_null(each);
 		for (k = 0; k < len; k++)
 			each[k] = k + 1;
-		n = frame_pieces(is_request, data, len, each, len, split);
+		n = frame_pieces(is_request, data, each, len, split);
 		assert_framed_equal(once, n_once, split, n);
 		free(each);
 	}
@@ -911,7 +913,8 @@ static void test_resync_candidates(void **state)
 		"abc*3\r\n$3\r\n123\r\n" /* not a command name */
 		"*1\r\n$4\r\nPING\r\n";
 	static const char cut[] = "xx\r\n*2\r\n$3\r\nGE";
-	static const char module[] = "..\r\n*2\r\n$9\r\nFT.SEARCH\r\n$1\r\ni\r\n";
+	static const char module[] = "..\r\n*2\r\n$9\r\nFT.SEARCH\r\n"
+				     "$1\r\ni\r\n";
 	static const char not_commands[] = "*0\r\n*-1\r\n*1\r\n*1\r\n:1\r\n"
 					   "PING\r\n";
 	uint8_t stars[64];
