@@ -127,4 +127,10 @@ int cli_redis_message_to_json(struct json_t *o, const uint8_t *buf,
 			      size_t len,
 			      bool is_request);
 
+/* json_mysql.c: MySQL fields (command, sql, params; kind, columns,
+ * rows, error...) of one side of x, added to o. */
+struct dt_exchange;
+int cli_mysql_message_to_json(struct json_t *o, const struct dt_exchange *x,
+			      bool is_request);
+
 #endif /* DEETUNE_CLI_H */

@@ -299,6 +299,8 @@ static json_t *message_to_json(const struct dt_exchange *x, bool is_request,
 		rc |= http_message_to_json(o, buf, len, is_request);
 	else if (x->protocol == DT_PROTO_REDIS)
 		rc |= cli_redis_message_to_json(o, buf, len, is_request);
+	else if (x->protocol == DT_PROTO_MYSQL)
+		rc |= cli_mysql_message_to_json(o, x, is_request);
 	rc |= json_object_set_new(o, "len", cli_json_u64(len));
 	if (with_raw)
 		rc |= json_object_set_new(o, "raw", cli_json_base64(buf, len));

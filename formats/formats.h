@@ -297,5 +297,7 @@ ssize_t dt_http1_parse_final_response(const uint8_t *buf, size_t len,
 
 /* Redis RESP2/RESP3 */
 #include "formats/resp.h"
+/* MySQL/MariaDB client/server protocol */
+#include "formats/mysql.h"
 
 #endif /* DEETUNE_FORMATS_H */

@@ -175,9 +175,10 @@ int dt_resp_reply_type(const uint8_t *buf, size_t len);
  * pairs>) `. Strings are quoted with C escapes for bytes other than
  * printable ASCII and cut after 64 bytes, marked by `...` after the quote;
  * a buffer ending inside the payload shows what it holds, marked the same.
- * Only the value's header must be complete. Returns the summary's length,
- * -EBADMSG when buf does not start with a value header, -EINVAL when outlen
- * is 0. An outlen below DT_RESP_SUMMARY_MAX may cut the summary short.
+ * Only the value's header, and attributes before it, must be complete.
+ * Returns the summary's length, -EBADMSG when buf does not start with a
+ * value header, -EINVAL when outlen is 0. An outlen below
+ * DT_RESP_SUMMARY_MAX may cut the summary short.
  */
 int dt_resp_summarize(const uint8_t *buf, size_t len, char *out,
 		      size_t outlen);

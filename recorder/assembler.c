@@ -297,8 +297,7 @@ static int stream_mark(struct dt_stream *s, uint64_t off, uint64_t ts)
 	return 0;
 }
 
-/* Time of the event that carried stream offset off. */
-static uint64_t stream_time_at(const struct dt_stream *s, uint64_t off)
+uint64_t dt_stream_time_at(const struct dt_stream *s, uint64_t off)
 {
 	uint64_t ts = s->nmarks ? s->marks[0].ts : 0;
 
@@ -315,9 +314,9 @@ void dt_stream_consume(struct dt_stream *s, size_t n, uint64_t *start_ts,
 	if (n > s->len)
 		n = s->len;
 	if (start_ts)
-		*start_ts = stream_time_at(s, s->base);
+		*start_ts = dt_stream_time_at(s, s->base);
 	if (end_ts)
-		*end_ts = stream_time_at(s, s->base + (n ? n - 1 : 0));
+		*end_ts = dt_stream_time_at(s, s->base + (n ? n - 1 : 0));
 	memmove(s->buf, s->buf + n, s->len - n);
 	s->len -= n;
 	s->base += n + s->holes;
@@ -393,6 +392,7 @@ static int stream_add(struct dt_assembler *a, struct dt_conn *c,
 /* Most distinctive first: HTTP's detector waits longest on a joined
  * connection. */
 static const struct dt_proto_ops *const protocols[] = {
+	&dt_proto_mysql,
 	&dt_proto_redis,
 	&dt_proto_http1,
 };

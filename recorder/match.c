@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* --match: which exchanges a recording keeps. */
 #include <fnmatch.h>
+#include <string.h>
 
 #include "recorder/recorder_int.h"
 
@@ -24,6 +25,19 @@ static bool match_attr(const char *glob, const struct dt_exchange *x,
 	return v && fnmatch(glob, v, FNM_CASEFOLD) == 0;
 }
 
+/* SQL globs are matched against the normalised text: comments gone,
+ * whitespace collapsed. */
+static bool match_sql(const char *glob, const struct dt_exchange *x)
+{
+	const char *sql = dt_exchange_attr(x, "request.sql");
+	char norm[4096];
+
+	if (!sql)
+		return false;
+	dt_mysql_sql_normalize(sql, strlen(sql), norm, sizeof(norm), 0);
+	return fnmatch(glob, norm, FNM_CASEFOLD) == 0;
+}
+
 static bool match_one(const struct dt_match *m, const struct dt_exchange *x)
 {
 	switch (x->protocol) {
@@ -32,8 +46,8 @@ static bool match_one(const struct dt_match *m, const struct dt_exchange *x)
 	case DT_PROTO_REDIS:
 		return match_attr(m->text, x, "command");
 	case DT_PROTO_MYSQL:
-		return match_attr(m->text, x, "sql") ||
-		       match_attr(m->text, x, "kind");
+		return match_sql(m->text, x) ||
+		       match_attr(m->text, x, "request.kind");
 	}
 	return false;
 }

@@ -126,6 +126,10 @@ struct dt_conn {
 	UT_hash_handle hh_tuple;
 };
 
+/* CLOCK_MONOTONIC time of the event that carried stream offset off (at
+ * or after s->base). */
+uint64_t dt_stream_time_at(const struct dt_stream *s, uint64_t off);
+
 /* Removes n bytes from the front of s; gives the times of their first
  * and last byte. */
 void dt_stream_consume(struct dt_stream *s, size_t n, uint64_t *start_ts,
@@ -211,5 +215,6 @@ struct dt_proto_ops {
 
 extern const struct dt_proto_ops dt_proto_http1;
 extern const struct dt_proto_ops dt_proto_redis;
+extern const struct dt_proto_ops dt_proto_mysql;
 
 #endif /* DEETUNE_RECORDER_INT_H */
