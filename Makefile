@@ -29,7 +29,9 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -DDEETUNE_VERSION='"$(VERSION)"' \
 	  -I. -I$(O)
-LDLIBS := -lbpf -lelf -lz -lzstd -ljansson -lpthread
+LDLIBS := -lbpf -lelf -lz -lzstd -ljansson -lcurl -lhiredis \
+	  $(shell mariadb_config --libs 2>/dev/null || echo -lmariadb) \
+	  -lpcap -lpthread
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	  -fno-sanitize-recover=undefined
@@ -38,6 +40,8 @@ endif
 
 FORMATS_SRC := $(wildcard formats/*.c)
 RECORDER_SRC := $(wildcard recorder/*.c)
+REPLAYER_SRC := $(wildcard replayer/*.c)
+DIFF_SRC := $(wildcard diff/*.c)
 CLI_SRC := $(wildcard cli/*.c)
 BPF_SRC := $(wildcard bpf/*.bpf.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -45,6 +49,8 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
 FORMATS_OBJ := $(FORMATS_SRC:%.c=$(O)/%.o)
 RECORDER_OBJ := $(RECORDER_SRC:%.c=$(O)/%.o)
+REPLAYER_OBJ := $(REPLAYER_SRC:%.c=$(O)/%.o)
+DIFF_OBJ := $(DIFF_SRC:%.c=$(O)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(O)/%.o)
 BPF_OBJ := $(BPF_SRC:bpf/%.bpf.c=$(O)/bpf/%.bpf.o)
 SKELS := $(BPF_SRC:bpf/%.bpf.c=$(O)/bpf/%.skel.h)
@@ -117,7 +123,20 @@ $(O)/librecorder.a: $(RECORDER_OBJ)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(DEETUNE): $(CLI_OBJ) $(O)/librecorder.a $(O)/libformats.a
+$(O)/libreplayer.a: $(REPLAYER_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(O)/libdiff.a: $(DIFF_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# Modules depend one way: cli -> recorder, replayer, diff -> formats.
+MODULE_LIBS := $(O)/librecorder.a \
+	$(if $(REPLAYER_SRC),$(O)/libreplayer.a) \
+	$(if $(DIFF_SRC),$(O)/libdiff.a) $(O)/libformats.a
+
+$(DEETUNE): $(CLI_OBJ) $(MODULE_LIBS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -129,7 +148,7 @@ $(O) $(O)/bpf:
 # --- tests ----------------------------------------------------------------
 
 # Unit tests of formats/ link only libformats.a; tests named
-# test_recorder_* also link the recorder.
+# test_recorder_*, test_replayer_*, test_diff_* also link their module.
 $(O)/tests/test_recorder_%: tests/unit/test_recorder_%.c $(O)/librecorder.a \
 		$(O)/libformats.a
 	$(call msg,CC,$@)
@@ -139,6 +158,18 @@ $(O)/tests/test_recorder_%: tests/unit/test_recorder_%.c $(O)/librecorder.a \
 # tests named test_cli_* exercise the CLI's pure helpers
 CLI_HELPER_OBJ := $(filter-out $(O)/cli/main.o $(O)/cli/cmd_%.o,$(CLI_OBJ))
 $(O)/tests/test_cli_%: tests/unit/test_cli_%.c $(CLI_HELPER_OBJ) \
+		$(MODULE_LIBS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -lcmocka $(LDLIBS) -o $@
+
+$(O)/tests/test_replayer_%: tests/unit/test_replayer_%.c \
+		$(O)/libreplayer.a $(O)/libformats.a
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -lcmocka $(LDLIBS) -o $@
+
+$(O)/tests/test_diff_%: tests/unit/test_diff_%.c $(O)/libdiff.a \
 		$(O)/libformats.a
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
