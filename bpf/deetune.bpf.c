@@ -53,6 +53,13 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #error "unsupported architecture: add its syscall numbers"
 #endif
 
+/* The syscall number as sys_exit sees it (user registers). */
+#if defined(__TARGET_ARCH_x86)
+#define SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
+#elif defined(__TARGET_ARCH_arm64)
+#define SYSCALL_NR(regs) BPF_CORE_READ(regs, syscallno)
+#endif
+
 /* How a syscall passes its buffer. */
 enum io_kind {
 	IO_FLAT = 1,     /* (fd, buf, len) */
@@ -67,7 +74,7 @@ struct io_args {
 	__u64 buf;       /* user pointer: buffer or iovec array */
 	__u32 iovcnt;
 	__u32 fd;
-	__u8 kind;       /* enum io_kind */
+	__u8 kind;       /* enum io_kind, 0 when no syscall is in flight */
 	__u8 dir;        /* enum dt_dir */
 };
 
@@ -138,12 +145,12 @@ struct {
 	__type(value, __u32);
 } sel_unix SEC(".maps");
 
-/* In-flight syscalls, by thread. LRU: a thread killed inside a syscall
- * never reaches sys_exit and must not pin an entry. */
+/* The in-flight syscall of each thread: task storage is a pointer away
+ * from the task (no hashing on the hot path) and goes with the task. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct io_args);
 } inflight SEC(".maps");
 
@@ -704,6 +711,7 @@ int BPF_PROG(dt_sys_enter, struct pt_regs *regs, long nr)
 	struct io_args a = {};
 	struct dt_config *cfg;
 	struct sock_state *st;
+	struct io_args *ap;
 	struct sock *sk;
 	__u32 zero = 0, proc_sel;
 	__u64 ino = 0;
@@ -754,28 +762,35 @@ int BPF_PROG(dt_sys_enter, struct pt_regs *regs, long nr)
 		a.buf = (__u64)msg.msg_iov;
 		a.iovcnt = msg.msg_iovlen;
 	}
-	bpf_map_update_elem(&inflight, &id, &a, BPF_ANY);
+	ap = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (ap)
+		*ap = a;
 	return 0;
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(dt_sys_exit, struct pt_regs *regs, long ret)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	struct sock_state *st;
 	struct scratch *s;
 	struct io_args *ap;
 	struct io_args a;
-	__u32 cpu = bpf_get_smp_processor_id();
+	__u8 kind, dir;
+	__u32 cpu;
 	__u64 pos;
 
-	ap = bpf_map_lookup_elem(&inflight, &id);
-	if (!ap)
+	/* most syscalls leave here, before any map is touched */
+	if (!classify(SYSCALL_NR(regs), &kind, &dir))
+		return 0;
+	ap = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+	if (!ap || !ap->kind)
 		return 0;
 	a = *ap;
-	bpf_map_delete_elem(&inflight, &id);
+	ap->kind = 0;
 	if (ret <= 0)
 		return 0;
+	cpu = bpf_get_smp_processor_id();
 	st = bpf_map_lookup_elem(&socks, &a.sk);
 	if (!st)
 		return 0;

@@ -99,8 +99,9 @@ static int redis_summarize(struct dt_exchange *x)
 
 /* How many replies a command expects: one, except for the pub/sub
  * (un)subscriptions, which get one per channel (-1: until the server
- * reports no subscription left). */
-static int64_t replies_expected(const struct dt_pending *p)
+ * reports no subscription left). *subscribe is set for the commands that
+ * put a RESP2 connection in pub/sub mode. */
+static int64_t replies_expected(const struct dt_pending *p, bool *subscribe)
 {
 	struct dt_slice argv[MAX_ARGS];
 	size_t argc = 0;
@@ -116,6 +117,7 @@ static int64_t replies_expected(const struct dt_pending *p)
 			     !strncasecmp(name + argv[0].len - 11, "unsubscribe",
 					  11);
 
+		*subscribe = !unsub;
 		if (argc > 1)
 			return argc - 1;
 		return unsub ? -1 : 1;
@@ -127,6 +129,7 @@ static int on_requests(struct dt_assembler *a, struct dt_conn *c)
 {
 	struct dt_stream *s = &c->s[c->req_dir];
 	struct redis_conn *r = c->state;
+	bool subscribe = false;
 	struct dt_pending *p;
 	int ret;
 
@@ -152,7 +155,10 @@ static int on_requests(struct dt_assembler *a, struct dt_conn *c)
 		}
 		if (!p)
 			return -ENOMEM;
-		p->expect = replies_expected(p);
+		/* from here on, pushes may arrive instead of replies */
+		p->expect = replies_expected(p, &subscribe);
+		if (subscribe)
+			r->subscribed = true;
 	}
 	return 0;
 }
