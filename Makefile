@@ -216,6 +216,26 @@ $(O)/fuzz/%: tests/fuzz/%.c $(FORMATS_SRC) formats/formats.h
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FORMATS_SRC) -lzstd -ljansson -o $@
 
+# fuzz targets of the diff module also compile diff/*.c
+$(O)/fuzz/fuzz_diff_%: tests/fuzz/fuzz_diff_%.c $(FORMATS_SRC) $(DIFF_SRC) \
+		formats/formats.h diff/diff.h diff/diff_int.h
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FORMATS_SRC) $(DIFF_SRC) -lzstd \
+		-ljansson -lz -o $@
+
+# the TCP reassembler is fuzzed through the recorder's decoders
+FUZZ_RECORDER_SRC := recorder/tcp_reassembly.c recorder/packet_decode.c \
+	recorder/assembler.c recorder/pairing.c recorder/http_pair.c \
+	recorder/redis_pair.c recorder/mysql_pair.c
+$(O)/fuzz/fuzz_tcp_reassembly: tests/fuzz/fuzz_tcp_reassembly.c \
+		$(FUZZ_RECORDER_SRC) $(FORMATS_SRC) formats/formats.h \
+		recorder/recorder_int.h recorder/tcp_reassembly.h
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_RECORDER_SRC) $(FORMATS_SRC) \
+		-lzstd -ljansson -o $@
+
 fuzz-build: deps $(FUZZ_BIN)
 
 fuzz: fuzz-build

@@ -78,8 +78,18 @@ struct io_args {
 	__u8 dir;        /* enum dt_dir */
 };
 
+/* A socket's addresses as events carry them (see struct dt_event). */
+struct sock_tuple {
+	__u8 laddr[16];
+	__u8 raddr[16];
+	__u16 lport;
+	__u16 rport;
+	__u16 family;
+};
+
 /* What the probes know about a socket they capture. */
 struct sock_state {
+	struct sock_tuple t; /* read once: a connected socket keeps it */
 	__u64 conn_id;
 	__u64 pos[2];       /* next stream offset per direction */
 	__u64 start_pos[2];
@@ -87,7 +97,10 @@ struct sock_state {
 	__u8 peer_only;     /* the other end is traced: no payload here */
 	__u8 first;         /* no event sent yet */
 	__u8 unsure_start;  /* DT_EVF_UNSURE_START */
-	__u64 ino;          /* Unix sockets: inode, 0 otherwise */
+	/* TCP_CLOSE seen: a syscall in flight may still finish with data,
+	 * so the entry stays until then, close() or reuse */
+	__u8 closed;
+	__u64 ino;          /* the socket's inode */
 };
 
 /* An event plus room for one chunk; the payload is written at an offset
@@ -169,6 +182,21 @@ struct {
 	__type(key, __u32);
 	__type(value, struct scratch);
 } scratch_buf SEC(".maps");
+
+/* Sockets found unselected, so that their next syscalls leave after one
+ * look-up. Entries go at TCP_CLOSE; the socket's inode and the selection
+ * generation tell stale entries apart; LRU bounds the rest. */
+struct unselected {
+	__u64 ino;
+	__u32 gen;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct unselected);
+} unselected_socks SEC(".maps");
 
 /* Events other than payload chunks are built here, off the 512-byte stack. */
 struct {
@@ -280,13 +308,13 @@ static __always_inline struct sock *fd_to_stream_sock(__u32 fd, __u64 *ino)
 		return NULL;
 	if (BPF_CORE_READ(sk, sk_type) != SOCK_STREAM)
 		return NULL;
+	/* The socket's inode tells a reused struct sock apart: a Unix
+	 * socket may go without a close() we see (process exit), and a
+	 * TCP socket's state can race with its last syscalls. */
+	*ino = BPF_CORE_READ(file, f_inode, i_ino);
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	if (family == AF_UNIX) {
-		/* a Unix socket may go without a close() we see (process
-		 * exit): its inode tells a reused struct sock apart */
-		*ino = BPF_CORE_READ(file, f_inode, i_ino);
+	if (family == AF_UNIX)
 		return sk;
-	}
 	if (family != AF_INET && family != AF_INET6)
 		return NULL;
 	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
@@ -314,25 +342,25 @@ static __always_inline void sock_addrs(struct sock *sk, __u16 family,
 	}
 }
 
-static __always_inline void fill_tuple(struct dt_event *ev, struct sock *sk)
+static __always_inline void read_tuple(struct sock_tuple *t, struct sock *sk)
 {
-	ev->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	if (ev->family == AF_UNIX) {
+	t->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (t->family == AF_UNIX) {
 		/* no addresses to tell connections apart: the socket and its
 		 * peer are the identity of both ends */
 		__u64 self = (__u64)sk;
 		__u64 peer = (__u64)BPF_CORE_READ((struct unix_sock *)sk, peer);
 
-		__builtin_memset(ev->laddr, 0, 16);
-		__builtin_memset(ev->raddr, 0, 16);
-		__builtin_memcpy(ev->laddr, &self, 8);
-		__builtin_memcpy(ev->raddr, &peer, 8);
-		ev->lport = ev->rport = 0;
+		__builtin_memset(t->laddr, 0, 16);
+		__builtin_memset(t->raddr, 0, 16);
+		__builtin_memcpy(t->laddr, &self, 8);
+		__builtin_memcpy(t->raddr, &peer, 8);
+		t->lport = t->rport = 0;
 		return;
 	}
-	sock_addrs(sk, ev->family, ev->laddr, ev->raddr);
-	ev->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	ev->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	sock_addrs(sk, t->family, t->laddr, t->raddr);
+	t->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	t->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 }
 
 static __always_inline int is_local_addr(const __u8 a[16], const __u8 l[16])
@@ -468,6 +496,7 @@ static __always_inline struct sock_state *track_unix(struct sock *sk,
 	}
 	if (!proc_sel && !usel)
 		return NULL;
+	read_tuple(&st.t, sk);
 	st.sel = proc_sel | usel;
 	if (usel)
 		st.sel |= own ? DT_SEL_LOCAL_PORT : DT_SEL_REMOTE_PORT;
@@ -487,22 +516,17 @@ static __always_inline struct sock_state *track_sock(struct sock *sk,
 						     const struct dt_config *cfg)
 {
 	struct tcp_sock *tp = (struct tcp_sock *)sk;
-	struct sock_state st = { .first = 1 };
-	__u8 laddr[16], raddr[16];
+	struct sock_state st = { .first = 1, .ino = ino };
 	__u64 key = (__u64)sk;
-	__u16 family, lport, rport;
 	__u32 lsel = 0, rsel = 0;
 	__u32 rcv_nxt, copied, snd_una, write_seq;
 
-	family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	if (family == AF_UNIX)
+	if (BPF_CORE_READ(sk, __sk_common.skc_family) == AF_UNIX)
 		return track_unix(sk, ino, proc_sel, cfg);
-	sock_addrs(sk, family, laddr, raddr);
+	read_tuple(&st.t, sk);
 	if (cfg->have_port) {
-		lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-		rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-		lsel = port_lookup(laddr, lport);
-		rsel = port_lookup(raddr, rport);
+		lsel = port_lookup(st.t.laddr, st.t.lport);
+		rsel = port_lookup(st.t.raddr, st.t.rport);
 	}
 	if (!proc_sel && !lsel && !rsel)
 		return NULL;
@@ -512,7 +536,7 @@ static __always_inline struct sock_state *track_sock(struct sock *sk,
 	if (rsel) {
 		st.sel |= DT_SEL_REMOTE_PORT;
 		if (!proc_sel && !lsel && (rsel & DT_SEL_SERVER) &&
-		    is_local_addr(raddr, laddr))
+		    is_local_addr(st.t.raddr, st.t.laddr))
 			st.peer_only = 1;
 	}
 	/* Offsets of the bytes the application consumed before we looked,
@@ -544,7 +568,11 @@ static __always_inline void fill_event(struct dt_event *ev, __u32 type,
 	ev->conn_id = st->conn_id;
 	ev->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
-	fill_tuple(ev, sk);
+	__builtin_memcpy(ev->laddr, st->t.laddr, 16);
+	__builtin_memcpy(ev->raddr, st->t.raddr, 16);
+	ev->lport = st->t.lport;
+	ev->rport = st->t.rport;
+	ev->family = st->t.family;
 	ev->dir = dir;
 	ev->flags = (st->first ? DT_EVF_FIRST : 0) |
 		    (st->unsure_start ? DT_EVF_UNSURE_START : 0);
@@ -688,10 +716,10 @@ static __always_inline void emit_unix_path(struct sock *sk,
 		stat_add(DT_DROP_RINGBUF_FULL, 1);
 }
 
-/* Ends the tracking of a Unix socket: no state tracepoint tells us. */
-static __always_inline void end_unix(__u64 key, struct sock_state *st)
+/* Ends the tracking of a socket that went without a TCP_CLOSE we saw. */
+static __always_inline void end_tracking(__u64 key, struct sock_state *st)
 {
-	struct dt_path_event *pe = small_event();
+	struct dt_path_event *pe = st->closed ? NULL : small_event();
 
 	if (pe) {
 		pe->ev.type = DT_EV_CLOSE;
@@ -732,19 +760,34 @@ int BPF_PROG(dt_sys_enter, struct pt_regs *regs, long nr)
 	a.sk = (__u64)sk;
 	st = bpf_map_lookup_elem(&socks, &a.sk);
 	if (st && st->ino != ino) {
-		/* an earlier Unix socket at this address is gone */
-		end_unix(a.sk, st);
+		/* an earlier socket at this address is gone */
+		end_tracking(a.sk, st);
 		st = NULL;
 	}
 	if (a.kind == IO_CLOSE) {
-		if (st && ino)
-			end_unix(a.sk, st);
+		/* a Unix socket's end is only seen here; a TCP one has told
+		 * at TCP_CLOSE (or will: close() may only send a FIN) */
+		if (st && BPF_CORE_READ(sk, __sk_common.skc_family) == AF_UNIX)
+			end_tracking(a.sk, st);
+		else if (st && st->closed)
+			bpf_map_delete_elem(&socks, &a.sk);
 		return 0;
 	}
-	if (!st)
+	if (!st) {
+		struct unselected *u;
+
+		u = bpf_map_lookup_elem(&unselected_socks, &a.sk);
+		if (u && u->gen == cfg->gen && u->ino == ino)
+			return 0;
 		st = track_sock(sk, ino, proc_sel, cfg);
-	if (!st)
-		return 0;
+		if (!st) {
+			struct unselected nu = { .ino = ino, .gen = cfg->gen };
+
+			bpf_map_update_elem(&unselected_socks, &a.sk, &nu,
+					    BPF_ANY);
+			return 0;
+		}
+	}
 	if (st->peer_only) {
 		if (st->first)
 			emit_peer(sk, st, a.fd);
@@ -807,6 +850,9 @@ int BPF_PROG(dt_sys_exit, struct pt_regs *regs, long ret)
 		submit(s, 0);
 	else
 		copy_payload(s, &a, ret);
+	/* this syscall raced with the connection's end: nothing follows */
+	if (st->closed)
+		bpf_map_delete_elem(&socks, &a.sk);
 	return 0;
 }
 
@@ -819,6 +865,7 @@ int BPF_PROG(dt_sock_state, const struct sock *sk, int oldstate, int newstate)
 
 	if (newstate != TCP_CLOSE)
 		return 0;
+	bpf_map_delete_elem(&unselected_socks, &key);
 	st = bpf_map_lookup_elem(&socks, &key);
 	if (!st)
 		return 0;
@@ -835,6 +882,6 @@ int BPF_PROG(dt_sock_state, const struct sock *sk, int oldstate, int newstate)
 				       wakeup_flags()))
 			stat_add(DT_DROP_RINGBUF_FULL, 1);
 	}
-	bpf_map_delete_elem(&socks, &key);
+	st->closed = 1;
 	return 0;
 }

@@ -12,7 +12,7 @@
 /* Payload bytes carried by one ring-buffer event (power of two). */
 #define DT_CHUNK_SIZE 16384
 /* Chunks one syscall may emit; the rest is counted as truncated. */
-#define DT_MAX_CHUNKS_PER_CALL 64
+#define DT_MAX_CHUNKS_PER_CALL 256
 /* iovec entries walked per readv/writev/sendmsg/recvmsg. */
 #define DT_MAX_IOV 32
 
@@ -81,6 +81,9 @@ struct dt_config {
 	__u32 have_cgroup;
 	__u32 have_port;
 	__u32 have_unix;
+	/* bumped whenever the selection changes: the probes then forget
+	 * which sockets they found unselected */
+	__u32 gen;
 };
 
 /* Key of sel_unix: a socket path, NUL-padded (abstract: leading NUL). */

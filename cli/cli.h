@@ -26,6 +26,10 @@ struct dt_command {
 int cmd_record(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_cat(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 /* Print "deetune <cmd>: <message>" to stderr ("deetune: " before a
  * subcommand is known); cli_error() returns EXIT_USAGE. */

@@ -28,7 +28,7 @@ static const char record_usage[] =
 	"                       match): HTTP 'GET /api/*', '/health', 'POST';\n"
 	"                       Redis command glob 'H*'; MySQL SQL glob\n"
 	"                       'SELECT * FROM orders*' or kind 'select'\n"
-	"      --ringbuf-size B ring buffer bytes, power of two (default 64 MiB)\n"
+	"      --ringbuf-size B ring buffer bytes, power of two (default 16 MiB)\n"
 	"  -o, --output FILE    session file to write\n"
 	"  -h, --help           show this help\n"
 	"\n"

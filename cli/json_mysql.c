@@ -15,7 +15,8 @@ static bool is_number_field(const char *name)
 {
 	static const char *const numbers[] = {
 		"affected_rows", "last_insert_id", "warnings", "error_code",
-		"stmt_id", "connection_id", "rows", "payload_len",
+		"stmt_id", "connection_id", "rows", "payload_len", "results",
+		"params",
 	};
 
 	for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++)

@@ -9,6 +9,10 @@ static const struct dt_command commands[] = {
 	{ "record", cmd_record, "record traffic of selected services with eBPF" },
 	{ "inspect", cmd_inspect, "summarise a session file" },
 	{ "cat", cmd_cat, "print a session's exchanges as JSON lines" },
+	{ "replay", cmd_replay, "replay a session against targets, writing a new session" },
+	{ "export", cmd_export, "write a session as a pcap file for Wireshark" },
+	{ "import", cmd_import, "turn a pcap/pcapng capture into a session" },
+	{ "diff", cmd_diff, "compare a replay with its recording" },
 };
 
 static void usage(FILE *out)

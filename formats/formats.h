@@ -299,5 +299,7 @@ ssize_t dt_http1_parse_final_response(const uint8_t *buf, size_t len,
 #include "formats/resp.h"
 /* MySQL/MariaDB client/server protocol */
 #include "formats/mysql.h"
+/* packets for pcap export */
+#include "formats/pcap.h"
 
 #endif /* DEETUNE_FORMATS_H */

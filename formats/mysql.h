@@ -41,12 +41,23 @@
  * packet with sequence id 0 that is a plausible command (a known command
  * byte, a length that fits the command, SQL that is text), and server bytes
  * are skipped until a request is waiting for its response. The same
- * resynchronisation follows a gap or a malformed packet. Without the
- * handshake the capabilities are unknown: CLIENT_PROTOCOL_41 is assumed,
- * CLIENT_DEPRECATE_EOF is learnt from the first result set (an EOF packet
- * after the column definitions is 5 bytes, an OK packet at least 7), and a
- * column count packet with an extra byte carries MariaDB's / MySQL's
- * "metadata follows" flag.
+ * resynchronisation follows a gap or a malformed packet. Events of a
+ * joined connection carry DT_XF_MIDSTREAM. Without the handshake the
+ * capabilities are unknown:
+ * - CLIENT_PROTOCOL_41 is assumed (4.1 and later servers);
+ * - CLIENT_DEPRECATE_EOF is learnt from the first packet that tells: an
+ *   EOF is 5 bytes, the 0xfe OK replacing it at least 7, and rows follow
+ *   column definitions directly only without EOFs. A COM_STMT_PREPARE
+ *   answered before that is complete when the next command arrives;
+ * - OK messages are read as length-encoded when that fits (session
+ *   tracking), MariaDB's extended column metadata when the fixed fields
+ *   do not follow the names, a column count packet's extra byte as the
+ *   "metadata follows" flag, a COM_QUERY starting 00 01 as MySQL 8 query
+ *   attributes without parameters;
+ * - statements prepared before the join have no SQL; their parameter
+ *   count is inferred from an execute that binds types (up to 64), and
+ *   binary rows sent without metadata are counted but not previewed.
+ * Compression negotiated before a join is not recognised.
  *
  * TLS (the client's SSL request) and compression (CLIENT_COMPRESS or
  * CLIENT_ZSTD_COMPRESSION_ALGORITHM agreed in the handshake) end the
@@ -158,18 +169,18 @@ enum dt_mysql_type {
 #define DT_MYSQL_MAX_COLUMNS 4096
 #define DT_MYSQL_MAX_PARAMS 65535
 
-/* Summary limits. */
+/* Summary limits: what summaries keep, never what the codec reads. */
 struct dt_mysql_opts {
 	bool midstream;     /* joined an open connection: resynchronise */
-	size_t max_rows;    /* rows kept per result set (preview) */
-	size_t max_value;   /* bytes kept per value */
-	size_t max_sql;     /* bytes of SQL kept */
+	size_t max_rows;    /* rows kept per result set (preview), <= 1024 */
+	size_t max_value;   /* bytes kept per value, <= 1 MiB */
+	size_t max_sql;     /* bytes of SQL kept, <= 64 KiB */
 	size_t max_params;  /* parameters kept per request */
-	size_t max_results; /* results kept per response (multi-results) */
+	size_t max_results; /* results kept per response, 1 to 64 */
 };
 
 /* Defaults: not midstream, 16 rows, 256-byte values, 64 KiB of SQL,
- * 256 parameters, 8 results. Values above internal caps are clamped. */
+ * 256 parameters, 8 results. Values out of range are clamped. */
 void dt_mysql_opts_init(struct dt_mysql_opts *opts);
 
 /*

@@ -43,6 +43,9 @@ int dt_mysql_conn_new(struct dt_mysql_conn **out,
 	c->opts.max_params = clamp(c->opts.max_params, DT_MYSQL_MAX_PARAMS);
 	c->opts.max_results = clamp(c->opts.max_results,
 				    MYSQL_OPT_RESULTS_MAX);
+	/* a response's kind comes from its first result */
+	if (!c->opts.max_results)
+		c->opts.max_results = 1;
 	c->deprecate_eof = -1;
 	c->resp.state = RS_DONE;
 	if (c->opts.midstream) {
@@ -134,7 +137,7 @@ static int emit(struct dt_mysql_conn *c, struct mysql_request *r,
 
 	if (!n)
 		return -ENOMEM;
-	n->ev.flags = r->flags | flags | (c->midstream ? DT_XF_MIDSTREAM : 0);
+	n->ev.flags = flags | (c->midstream ? DT_XF_MIDSTREAM : 0);
 	n->ev.req_start = r->has_bytes ? r->start : client_off;
 	n->ev.req_end = r->has_bytes ? r->end : client_off;
 	n->ev.resp_start = resp_start;
@@ -330,7 +333,9 @@ static int client_command(struct dt_mysql_conn *c,
 		ret = dt_mysql_lose_sync(c, false, 0);
 	if (ret)
 		return ret;
-	r = calloc(1, sizeof(*r));
+	if (!pl->len)
+		return dt_mysql_malformed(c, DT_MYSQL_CLIENT);
+	r = dt_mysql_request_new(pl->data[0]);
 	if (!r)
 		return -ENOMEM;
 	r->has_bytes = true;
@@ -339,8 +344,7 @@ static int client_command(struct dt_mysql_conn *c,
 	ret = dt_mysql_request_parse(c, r, pl);
 	if (ret) {
 		dt_mysql_request_free(r);
-		return ret == -EBADMSG ? dt_mysql_malformed(c, DT_MYSQL_CLIENT)
-				       : ret;
+		return ret;
 	}
 	ret = enqueue(c, r);
 	if (ret)

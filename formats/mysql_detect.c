@@ -109,7 +109,7 @@ static int detect_client(uint32_t plen, uint8_t seq, const uint8_t *payload,
 			return 0;
 		if (avail < 2)
 			return -EAGAIN;
-		return (mysql_le(payload, 2) & DT_MYSQL_CLIENT_PROTOCOL_41) != 0;
+		return !!(mysql_le(payload, 2) & DT_MYSQL_CLIENT_PROTOCOL_41);
 	}
 	if (plen > MYSQL_RESYNC_MAX)
 		return 0;

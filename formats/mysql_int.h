@@ -10,6 +10,10 @@
  *   mysql_values.c   binary-protocol values and their rendering
  *   mysql_stmt.c     prepared statements known on a connection
  *   mysql_summary.c  summary allocation, results, kinds
+ *   mysql_detect.c   recognising MySQL bytes (detection, resync)
+ * and, on the public API only: mysql_attrs.c (summary -> attributes),
+ * mysql_decode.c (stored exchanges), mysql_redact.c (credentials),
+ * mysql_sql.c (normalising SQL), mysql_names.c (command / type names).
  */
 #ifndef DEETUNE_FORMATS_MYSQL_INT_H
 #define DEETUNE_FORMATS_MYSQL_INT_H
@@ -43,9 +47,6 @@
 #define MYSQL_OPT_SQL_MAX (64 * 1024)
 #define MYSQL_OPT_RESULTS_MAX 64
 
-/* Capabilities assumed while the handshake is unknown. */
-#define MYSQL_CAPS_ASSUMED DT_MYSQL_CLIENT_PROTOCOL_41
-
 /* A whole (logical) payload: one packet, or several when the first ones
  * are 0xffffff bytes long. */
 struct mysql_payload {
@@ -72,7 +73,7 @@ struct mysql_assembly {
 	uint64_t start;
 	uint64_t total;
 	uint8_t seq, next_seq;
-	uint8_t *prefix;       /* MYSQL_PREFIX_MAX bytes, allocated once */
+	uint8_t *prefix;       /* its first MYSQL_PREFIX_MAX bytes at most */
 	size_t prefix_len;
 };
 
@@ -131,7 +132,6 @@ struct mysql_request {
 	unsigned cmd;
 	uint8_t resp_seq;      /* sequence id of the first response packet */
 	bool no_response;
-	uint32_t flags;        /* DT_XF_* */
 	struct mysql_request *next;
 };
 
@@ -165,7 +165,6 @@ struct mysql_response {
 	unsigned client_packets; /* continuation packets from the client */
 	struct dt_mysql_result *cur; /* result being filled, NULL: not kept */
 	enum dt_mysql_result_kind last_kind;
-	uint64_t client_caps;  /* handshake: what the client asked for */
 };
 
 enum mysql_phase {
@@ -237,8 +236,9 @@ void dt_mysql_conn_assume_command_phase(struct dt_mysql_conn *c,
 
 /* ---- mysql_request.c ---- */
 
-/* Fills r (command, summary, stmt effects) from a command payload. 0,
- * -EBADMSG (not a command: too short) or -ENOMEM. */
+/* Fills the summary of r (made for the command byte of the non-empty
+ * payload pl) and applies the command's effect on statements. 0 or
+ * -ENOMEM: what does not parse is left out of the summary. */
 int dt_mysql_request_parse(struct dt_mysql_conn *c, struct mysql_request *r,
 			   const struct mysql_payload *pl);
 /* A continuation packet of the head request (handshake response, auth
@@ -275,13 +275,8 @@ int dt_mysql_scan_handshake_response(const uint8_t *p, size_t len,
 int dt_mysql_scan_change_user(const uint8_t *p, size_t len,
 			      struct mysql_hs_response *h);
 
-bool dt_mysql_is_eof_packet(const struct mysql_payload *pl);
 int dt_mysql_parse_greeting(const uint8_t *p, size_t len,
 			    struct dt_mysql_response *out, uint64_t *caps);
-/* Handshake response (or SSL request): caps and, when not an SSL request,
- * user, schema. */
-int dt_mysql_parse_handshake_response(const uint8_t *p, size_t len,
-				      struct dt_mysql_request *out);
 int dt_mysql_parse_ok(const struct dt_mysql_conn *c, const uint8_t *p,
 		      size_t len, struct dt_mysql_result *out);
 int dt_mysql_parse_err(const uint8_t *p, size_t len,
@@ -312,6 +307,10 @@ int dt_mysql_read_string_value(struct mysql_cur *cur, size_t max,
 int dt_mysql_value_set_text(struct dt_mysql_value *v, const uint8_t *p,
 			    size_t len, size_t max);
 void dt_mysql_value_release(struct dt_mysql_value *v);
+
+/* ---- mysql_names.c ---- */
+
+/* Whether type is one the protocol defines (a binary form is known). */
 bool dt_mysql_type_is_known(uint8_t type);
 
 /* ---- mysql_summary.c ---- */
@@ -330,7 +329,6 @@ char *dt_mysql_strndup(const uint8_t *p, size_t len, size_t max);
 int dt_mysql_columns_copy(struct dt_mysql_column **out,
 			  const struct dt_mysql_column *cols, size_t n);
 void dt_mysql_columns_free(struct dt_mysql_column *cols, size_t n);
-void dt_mysql_column_release(struct dt_mysql_column *col);
 void dt_mysql_values_free(struct dt_mysql_value *v, size_t n);
 
 /* ---- mysql_detect.c ---- */

@@ -14,11 +14,6 @@
  * response. */
 #define CAPS_MYSQL 1ull
 
-bool dt_mysql_is_eof_packet(const struct mysql_payload *pl)
-{
-	return pl->len && pl->data[0] == 0xfe && pl->total < 9;
-}
-
 static int set_str(char **dst, const uint8_t *p, size_t n, size_t max)
 {
 	char *s = dt_mysql_strndup(p, n, max);
@@ -56,8 +51,10 @@ int dt_mysql_parse_greeting(const uint8_t *p, size_t len,
 			mysql_cur_take(&cur, 4);
 		else
 			c |= (uint64_t)mysql_cur_u32(&cur) << 32;
+		/* scramble part 2: max(13, auth_len - 8) */
 		if (c & DT_MYSQL_CLIENT_SECURE_CONNECTION)
-			mysql_cur_take(&cur, auth_len > 21 ? auth_len - 8u : 13);
+			mysql_cur_take(&cur, auth_len > 21 ? auth_len - 8u
+							   : 13);
 		if (c & DT_MYSQL_CLIENT_PLUGIN_AUTH)
 			mysql_cur_eof_str(&cur, &plugin, &plugin_len);
 	}

@@ -232,6 +232,13 @@ static struct mysql_stmt *infer_stmt(struct dt_mysql_conn *c, uint32_t id,
 	return NULL;
 }
 
+/* MySQL 8 query attributes: named parameters on COM_QUERY and
+ * COM_STMT_EXECUTE. */
+static bool query_attributes(const struct dt_mysql_conn *c)
+{
+	return c->caps_known && (c->caps & DT_MYSQL_CLIENT_QUERY_ATTRIBUTES);
+}
+
 static int parse_execute(struct dt_mysql_conn *c, struct dt_mysql_request *rq,
 			 const struct mysql_payload *pl)
 {
@@ -260,15 +267,12 @@ static int parse_execute(struct dt_mysql_conn *c, struct dt_mysql_request *rq,
 	if (!s)
 		return 0;
 	count = s->nparams;
-	if (c->caps_known && (c->caps & DT_MYSQL_CLIENT_QUERY_ATTRIBUTES) &&
+	if (query_attributes(c) &&
 	    (rq->exec_flags & EXEC_PARAMETER_COUNT_AVAILABLE))
 		count = (uint32_t)mysql_cur_lenenc(&cur);
 	if (cur.bad || count > DT_MYSQL_MAX_PARAMS)
 		return 0;
-	ret = decode_params(c, rq, &cur, count,
-			    c->caps_known &&
-				    (c->caps & DT_MYSQL_CLIENT_QUERY_ATTRIBUTES),
-			    s);
+	ret = decode_params(c, rq, &cur, count, query_attributes(c), s);
 	dt_mysql_stmt_reset_long_data(s);
 	return ret;
 }
@@ -283,7 +287,7 @@ static int parse_query(struct dt_mysql_conn *c, struct dt_mysql_request *rq,
 	bool cut = pl->len < pl->total;
 
 	cur.cut = cut;
-	if (c->caps_known && (c->caps & DT_MYSQL_CLIENT_QUERY_ATTRIBUTES)) {
+	if (query_attributes(c)) {
 		uint64_t count = mysql_cur_lenenc(&cur);
 		int ret;
 
@@ -341,9 +345,9 @@ static int parse_stmt_command(struct dt_mysql_conn *c,
 		return 0;
 	case DT_MYSQL_COM_STMT_SEND_LONG_DATA:
 		rq->param_id = mysql_cur_u16(&cur);
-		return s && !cur.bad ?
-			       dt_mysql_stmt_mark_long_data(c, s, rq->param_id) :
-			       0;
+		if (!s || cur.bad)
+			return 0;
+		return dt_mysql_stmt_mark_long_data(c, s, rq->param_id);
 	case DT_MYSQL_COM_STMT_FETCH:
 		return set_number_arg(&rq->arg, mysql_cur_u32(&cur));
 	default:
@@ -354,20 +358,13 @@ static int parse_stmt_command(struct dt_mysql_conn *c,
 int dt_mysql_request_parse(struct dt_mysql_conn *c, struct mysql_request *r,
 			   const struct mysql_payload *pl)
 {
-	struct dt_mysql_request *rq;
+	struct dt_mysql_request *rq = &r->sum->request;
 	const uint8_t *arg = pl->data + 1;
-	size_t arg_len = pl->len ? pl->len - 1 : 0;
+	size_t arg_len = pl->len - 1;
 	bool cut = pl->len < pl->total;
 
-	if (!pl->len)
-		return -EBADMSG;
-	r->cmd = pl->data[0];
-	r->sum = dt_mysql_summary_new(r->cmd);
-	if (!r->sum)
-		return -ENOMEM;
 	r->no_response = !dt_mysql_command_expects_response(r->cmd);
 	r->resp_seq = (uint8_t)(pl->last_seq + 1);
-	rq = &r->sum->request;
 	rq->payload_len = pl->total;
 	switch (r->cmd) {
 	case DT_MYSQL_COM_QUERY:

@@ -16,21 +16,16 @@
 
 /* Sorted: searched with bsearch. */
 static const char *const keywords[] = {
-	"ALL",	    "ALTER",	  "AND",       "AS",	     "ASC",
-	"BEGIN",    "BETWEEN",	  "BY",	       "CALL",	     "CASE",
-	"COMMIT",   "CREATE",	  "CROSS",     "DATABASE",   "DEFAULT",
-	"DELETE",   "DESC",	  "DISTINCT",  "DROP",	     "DUPLICATE",
-	"ELSE",	    "END",	  "EXISTS",    "EXPLAIN",    "FOR",
-	"FROM",	    "GROUP",	  "HAVING",    "IF",	     "IGNORE",
-	"IN",	    "INDEX",	  "INNER",     "INSERT",     "INTO",
-	"IS",	    "JOIN",	  "KEY",       "LEFT",	     "LIKE",
-	"LIMIT",    "LOCK",	  "NOT",       "NULL",	     "OFFSET",
-	"ON",	    "OR",	  "ORDER",     "OUTER",	     "PRIMARY",
-	"REPLACE",  "RIGHT",	  "ROLLBACK",  "SCHEMA",     "SELECT",
-	"SET",	    "SHARE",	  "SHOW",      "START",	     "TABLE",
-	"THEN",	    "TRANSACTION", "TRUNCATE", "UNION",	     "UNIQUE",
-	"UPDATE",   "USE",	  "USING",     "VALUE",	     "VALUES",
-	"VIEW",	    "WHEN",	  "WHERE",     "WITH",
+	"ALL", "ALTER", "AND", "AS", "ASC", "BEGIN", "BETWEEN", "BY", "CALL",
+	"CASE", "COMMIT", "CREATE", "CROSS", "DATABASE", "DEFAULT", "DELETE",
+	"DESC", "DISTINCT", "DROP", "DUPLICATE", "ELSE", "END", "EXISTS",
+	"EXPLAIN", "FOR", "FROM", "GROUP", "HAVING", "IF", "IGNORE", "IN",
+	"INDEX", "INNER", "INSERT", "INTO", "IS", "JOIN", "KEY", "LEFT",
+	"LIKE", "LIMIT", "LOCK", "NOT", "NULL", "OFFSET", "ON", "OR", "ORDER",
+	"OUTER", "PRIMARY", "REPLACE", "RIGHT", "ROLLBACK", "SCHEMA",
+	"SELECT", "SET", "SHARE", "SHOW", "START", "TABLE", "THEN",
+	"TRANSACTION", "TRUNCATE", "UNION", "UNIQUE", "UPDATE", "USE",
+	"USING", "VALUE", "VALUES", "VIEW", "WHEN", "WHERE", "WITH",
 };
 
 struct sql_out {

@@ -57,6 +57,7 @@ static int packet(struct dt_mysql_conn *c, enum dt_mysql_dir dir,
 	uint8_t seq = p[3];
 	uint64_t end = start + MYSQL_HEADER_LEN + plen;
 	struct mysql_payload pl;
+	uint8_t *prefix;
 	int ret;
 
 	if (as->active && seq != as->next_seq)
@@ -83,20 +84,19 @@ static int packet(struct dt_mysql_conn *c, enum dt_mysql_dir dir,
 	as->next_seq = (uint8_t)(seq + 1);
 	if (plen == MYSQL_MAX_PACKET)
 		return 0;
+	/* the handler owns the copy now (losing sync resets the assembly);
+	 * payloads this large are rare: it is not kept for the next one */
+	prefix = as->prefix;
 	pl = (struct mysql_payload){
-		.data = as->prefix, .len = as->prefix_len, .total = as->total,
+		.data = prefix, .len = as->prefix_len, .total = as->total,
 		.seq = as->seq, .last_seq = seq, .start = as->start,
 		.end = end,
 	};
-	as->active = false;
+	memset(as, 0, sizeof(*as));
 	ret = handle_payload(c, dir, &pl);
-	if (ret == MYSQL_RETRY)   /* its first packets are gone: skip it */
-		ret = 0;
-	/* payloads this large are rare: do not keep the copy around */
-	free(as->prefix);
-	as->prefix = NULL;
-	as->prefix_len = 0;
-	return ret;
+	free(prefix);
+	/* its first packets are consumed: a retry would skip it anyway */
+	return ret == MYSQL_RETRY ? 0 : ret;
 }
 
 static int next_packet(struct dt_mysql_conn *c, enum dt_mysql_dir dir,

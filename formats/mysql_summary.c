@@ -35,7 +35,7 @@ void dt_mysql_values_free(struct dt_mysql_value *v, size_t n)
 	free(v);
 }
 
-void dt_mysql_column_release(struct dt_mysql_column *col)
+static void column_release(struct dt_mysql_column *col)
 {
 	free(col->schema);
 	free(col->table);
@@ -50,7 +50,7 @@ void dt_mysql_columns_free(struct dt_mysql_column *cols, size_t n)
 	if (!cols)
 		return;
 	for (i = 0; i < n; i++)
-		dt_mysql_column_release(&cols[i]);
+		column_release(&cols[i]);
 	free(cols);
 }
 

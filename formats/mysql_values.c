@@ -198,7 +198,9 @@ int dt_mysql_read_string_value(struct mysql_cur *cur, size_t max,
 		return -EBADMSG;
 	if (n <= left) {
 		p = mysql_cur_take(cur, (size_t)n);
-		return out ? dt_mysql_value_set_text(out, p, (size_t)n, max) : 0;
+		if (!out)
+			return 0;
+		return dt_mysql_value_set_text(out, p, (size_t)n, max);
 	}
 	if (!cur->cut) {
 		cur->bad = true;

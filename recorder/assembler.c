@@ -14,10 +14,15 @@
 #include "recorder/recorder_int.h"
 
 #define DEFAULT_MAX_MESSAGE (64u << 20)
+/* How long a closed connection waits for data from syscalls that raced
+ * with its close; far above the reader's polling interval. */
+#define CLOSE_GRACE_NS 200000000ull
 
 struct dt_assembler {
 	struct dt_conn *by_id;
 	struct dt_conn *by_tuple;
+	/* closed connections waiting out the grace period, in close order */
+	struct dt_conn *closed_head, *closed_tail;
 	size_t max_message;
 	uint64_t realtime_offset;
 	dt_exchange_fn fn;
@@ -76,6 +81,7 @@ void dt_assembler_free(struct dt_assembler *a)
 
 	if (!a)
 		return;
+	a->closed_head = a->closed_tail = NULL;
 	HASH_ITER(hh, a->by_id, c, tmp)
 		conn_free(a, c);
 	free(a);
@@ -317,7 +323,9 @@ void dt_stream_consume(struct dt_stream *s, size_t n, uint64_t *start_ts,
 		*start_ts = dt_stream_time_at(s, s->base);
 	if (end_ts)
 		*end_ts = dt_stream_time_at(s, s->base + (n ? n - 1 : 0));
-	memmove(s->buf, s->buf + n, s->len - n);
+	/* an empty stream has no buffer yet */
+	if (n)
+		memmove(s->buf, s->buf + n, s->len - n);
 	s->len -= n;
 	s->base += n + s->holes;
 	s->holes = 0;
@@ -380,6 +388,8 @@ static int stream_add(struct dt_assembler *a, struct dt_conn *c,
 		s->next = pos + len;
 		return ret;
 	}
+	if (!len)
+		return 0;
 	if (stream_reserve(s, len) || stream_mark(s, pos, ev->ts_ns))
 		return -ENOMEM;
 	memcpy(s->buf + s->len, data, len);
@@ -389,12 +399,12 @@ static int stream_add(struct dt_assembler *a, struct dt_conn *c,
 	return 0;
 }
 
-/* Most distinctive first: HTTP's detector waits longest on a joined
- * connection. */
+/* Text protocols first: on a joined connection MySQL's detector searches
+ * binary packets anywhere in the first bytes, the least specific test. */
 static const struct dt_proto_ops *const protocols[] = {
-	&dt_proto_mysql,
 	&dt_proto_redis,
 	&dt_proto_http1,
+	&dt_proto_mysql,
 };
 
 /* Asks each decoder whether the first bytes are its protocol; a stream
@@ -481,10 +491,39 @@ int dt_assembler_event(struct dt_assembler *a, const struct dt_event *ev,
 			ret = on_data(a, c, ev, data);
 		break;
 	case DT_EV_CLOSE:
-		if (c->proto)
-			ret = c->proto->on_close(a, c);
-		conn_free(a, c);
+		if (c->closed_ts)
+			break;
+		c->closed_ts = ev->ts_ns ? ev->ts_ns : 1;
+		if (a->closed_tail)
+			a->closed_tail->next_closed = c;
+		else
+			a->closed_head = c;
+		a->closed_tail = c;
 		break;
+	}
+	return ret ? ret : a->stop;
+}
+
+static int conn_end(struct dt_assembler *a, struct dt_conn *c)
+{
+	int ret = c->proto ? c->proto->on_close(a, c) : 0;
+
+	conn_free(a, c);
+	return ret;
+}
+
+int dt_assembler_expire(struct dt_assembler *a, uint64_t now_ns)
+{
+	struct dt_conn *c;
+	int ret = 0;
+
+	while ((c = a->closed_head) && c->closed_ts + CLOSE_GRACE_NS <= now_ns) {
+		a->closed_head = c->next_closed;
+		if (!a->closed_head)
+			a->closed_tail = NULL;
+		ret = conn_end(a, c);
+		if (ret)
+			break;
 	}
 	return ret ? ret : a->stop;
 }
@@ -494,6 +533,7 @@ int dt_assembler_finish(struct dt_assembler *a)
 	struct dt_conn *c, *tmp;
 	int ret = 0;
 
+	a->closed_head = a->closed_tail = NULL;
 	/* flush all before freeing any: emit looks up peers */
 	HASH_ITER(hh, a->by_id, c, tmp) {
 		if (c->proto && !ret)

@@ -13,7 +13,8 @@
 #include "bpf/deetune.skel.h"
 #include "recorder/recorder_int.h"
 
-#define DEFAULT_RINGBUF_BYTES (64u << 20)
+/* About 100 ms of 150 MB/s of payload while the reader polls every 10. */
+#define DEFAULT_RINGBUF_BYTES (16u << 20)
 
 struct dt_capture {
 	struct deetune_bpf *skel;
@@ -100,7 +101,7 @@ static int put_selector(struct deetune_bpf *skel, struct dt_config *cfg,
 static int configure(struct deetune_bpf *skel, const struct dt_selector *sels,
 		     size_t nsels)
 {
-	struct dt_config cfg = { .self_tgid = getpid(), .enabled = 1 };
+	struct dt_config cfg = { .self_tgid = getpid(), .enabled = 1, .gen = 1 };
 	__u32 zero = 0;
 	int err;
 

@@ -483,6 +483,8 @@ static int http_detect(struct dt_conn *c, int dir)
 	const struct dt_stream *s = &c->s[dir];
 	size_t probe = s->len < 65536 ? s->len : 65536;
 
+	if (!s->len)
+		return -EAGAIN;
 	if (!c->resync_start) {
 		if (dt_http1_looks_like_request(s->buf, s->len)) {
 			if (s->len < 16 && !memchr(s->buf, '\n', s->len))

@@ -191,26 +191,34 @@ static int mysql_on_close(struct dt_assembler *a, struct dt_conn *c)
 	return ret ? ret : drain(a, c);
 }
 
-/* The server speaks first (its greeting); a joined connection shows a
- * command packet from the client. */
+/* The server speaks first (its greeting), which also proves the stream's
+ * start on a Unix socket; a joined connection shows a command packet from
+ * the client somewhere in its first 64 KiB. */
 static int mysql_detect(struct dt_conn *c, int dir)
 {
 	const struct dt_stream *s = &c->s[dir];
+	size_t probe = s->len < 65536 ? s->len : 65536;
 	int r;
 
 	r = dt_mysql_detect(s->buf, s->len, DT_MYSQL_SERVER);
-	if (r == 1 && !c->resync_start) {
+	if (r == 1 && !c->midstream) {
 		c->req_dir = !dir;
+		c->resync_start = false;
 		return 1;
 	}
 	if (!c->resync_start)
 		return r == -EAGAIN ? -EAGAIN : 0;
 	if (c->req_dir >= 0 && dir != c->req_dir)
 		return -EAGAIN;
-	r = dt_mysql_detect(s->buf, s->len, DT_MYSQL_CLIENT);
-	if (r == 1)
-		c->req_dir = dir;
-	return r;
+	for (size_t off = 0; off < probe; off++) {
+		r = dt_mysql_detect(s->buf + off, s->len - off,
+				    DT_MYSQL_CLIENT);
+		if (r == 1) {
+			c->req_dir = dir;
+			return 1;
+		}
+	}
+	return s->len < 65536 ? -EAGAIN : 0;
 }
 
 const struct dt_proto_ops dt_proto_mysql = {

@@ -21,7 +21,8 @@ struct dt_pending *dt_pending_take(struct dt_pending_queue *q,
 		free(p);
 		return NULL;
 	}
-	memcpy(p->bytes, s->buf, n);
+	if (n)
+		memcpy(p->bytes, s->buf, n);
 	p->len = n;
 	p->flags = flags;
 	dt_stream_consume(s, n, &p->start_ts, &p->end_ts);

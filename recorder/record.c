@@ -20,6 +20,7 @@ static volatile sig_atomic_t stop_requested;
 
 struct recording {
 	const struct dt_record_opts *opts;
+	struct dt_assembler *asmb;
 	struct dt_session_writer *writer;
 	int fd;
 	uint64_t next_id;
@@ -225,6 +226,9 @@ static int record_loop(struct recording *r, struct dt_capture *cap)
 		ret = dt_capture_poll(cap, timeout);
 		if (ret < 0 && ret != -EINTR)
 			return ret;
+		ret = dt_assembler_expire(r->asmb, now_ns(CLOCK_MONOTONIC));
+		if (ret < 0)
+			return ret;
 		if (now - last_flush >= FLUSH_NS) {
 			/* bound what a crash can lose to about a second */
 			ret = dt_session_writer_flush(r->writer);
@@ -262,6 +266,7 @@ int dt_record_run(const struct dt_record_opts *opts,
 	ret = dt_assembler_new(&asmb, 0, on_exchange, &r);
 	if (ret)
 		goto out;
+	r.asmb = asmb;
 	ret = dt_capture_open(&cap, opts->sels, opts->nsels,
 			      opts->ringbuf_bytes, on_event, asmb, err,
 			      sizeof(err));

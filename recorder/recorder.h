@@ -58,6 +58,11 @@ struct dt_match {
 int dt_match_parse(struct dt_match *m, const char *text, char *err,
 		   size_t errlen);
 
+/* True when x matches one of the n expressions (or n is 0). */
+struct dt_exchange;
+bool dt_match_exchange(const struct dt_match *m, size_t n,
+		       const struct dt_exchange *x);
+
 #define DT_RECORD_MAX_SELECTORS 64
 #define DT_RECORD_MAX_MATCHES 16
 
@@ -89,5 +94,8 @@ struct dt_record_summary {
  */
 int dt_record_run(const struct dt_record_opts *opts,
 		  struct dt_record_summary *summary);
+
+/* pcap export and import */
+#include "recorder/pcap_io.h"
 
 #endif /* DEETUNE_RECORDER_H */

@@ -60,6 +60,10 @@ int dt_assembler_new(struct dt_assembler **out, size_t max_message,
 		     dt_exchange_fn fn, void *ctx);
 int dt_assembler_event(struct dt_assembler *a, const struct dt_event *ev,
 		       const uint8_t *data);
+/* Ends the connections whose close was reported more than a grace
+ * period before now_ns (CLOCK_MONOTONIC): a syscall that raced with the
+ * close may still deliver data after the close event. */
+int dt_assembler_expire(struct dt_assembler *a, uint64_t now_ns);
 /* Ends every tracked connection as if it closed now (end of recording). */
 int dt_assembler_finish(struct dt_assembler *a);
 void dt_assembler_get_stats(const struct dt_assembler *a,
@@ -69,10 +73,6 @@ void dt_assembler_free(struct dt_assembler *a);
 /* Nanoseconds to add to bpf_ktime_get_ns() to get CLOCK_REALTIME. */
 uint64_t dt_clock_realtime_offset(void);
 
-/* ---- match.c ---- */
-
-bool dt_match_exchange(const struct dt_match *m, size_t n,
-		       const struct dt_exchange *x);
 
 
 /* ---- connection state shared by assembler.c and http_pair.c ---- */
@@ -121,6 +121,8 @@ struct dt_conn {
 	bool peer_only;        /* identity of a socket traced at its peer */
 	bool mirrored;         /* both ends traced with payload (loopback) */
 	bool ignored;          /* not a protocol we decode */
+	uint64_t closed_ts;    /* when the close was reported, 0 if open */
+	struct dt_conn *next_closed; /* closed connections, oldest first */
 	struct dt_stream s[2];
 	UT_hash_handle hh;     /* by id */
 	UT_hash_handle hh_tuple;

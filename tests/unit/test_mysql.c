@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Unit tests of the MySQL codec: sessions captured from MariaDB 10.11
- * (the .chunks files in fixtures/mysql, see pcap2chunks.py) and sessions built here
- * packet by packet for what the captures cannot show (CLIENT_DEPRECATE_EOF,
+ * (the .chunks files in fixtures/mysql, see pcap2chunks.py) and sessions
+ * built here packet by packet for what the captures cannot show
+ * (CLIENT_DEPRECATE_EOF,
  * TLS, 16 MiB payloads, joins, gaps, hostile bytes).
  */
 #include <errno.h>
@@ -559,6 +560,12 @@ static const char *attr_of(const struct run *r, size_t i, const char *key)
 	return NULL;
 }
 
+/* Text after the first line (the flags and ranges). */
+static const char *attrs_text(const struct run *r, size_t i)
+{
+	return strchr(r->ev[i].text, '\n') + 1;
+}
+
 static void assert_attr(const struct run *r, size_t i, const char *key,
 			const char *want)
 {
@@ -581,6 +588,24 @@ static void run_whole(const struct session *s, struct run *out)
 	struct plan pl = { 0 };
 
 	run_session(s, &pl, out);
+}
+
+/* Runs s whole, byte by byte and in random pieces: same events, no
+ * crash; returns the whole run. */
+static void run_all_ways(const struct session *s, struct run *out)
+{
+	struct plan pl = { .split = SPLIT_BYTES };
+	struct run r;
+
+	run_whole(s, out);
+	run_session(s, &pl, &r);
+	assert_runs_equal(out, &r);
+	run_free(&r);
+	pl.split = SPLIT_RANDOM;
+	pl.seed = 7;
+	run_session(s, &pl, &r);
+	assert_runs_equal(out, &r);
+	run_free(&r);
 }
 
 /* Every byte of both streams belongs to exactly one exchange, in order. */
@@ -822,8 +847,8 @@ static void test_prepared_session(void **state)
 	assert_int_equal(res->nrows, 2);
 	check_binary_row(res->rows, "1", "-5", "hello");
 	check_binary_row(res->rows + 14, "2", "7", "again");
-	assert_string_equal(r.ev[PS_SELECT_1].text + strcspn(r.ev[PS_SELECT_1].text, "\n"),
-			    r.ev[PS_SELECT_2].text + strcspn(r.ev[PS_SELECT_2].text, "\n"));
+	assert_string_equal(attrs_text(&r, PS_SELECT_1),
+			    attrs_text(&r, PS_SELECT_2));
 	assert_attr(&r, PS_RESET, "request.command", "COM_STMT_RESET");
 	assert_attr(&r, PS_RESET, "response.kind", "ok");
 
@@ -1240,6 +1265,12 @@ static void result_head(struct session *s, const struct col *cols, size_t n,
 }
 
 /* A text row of n values; NULL pointers are SQL NULLs. */
+/* COLS2 as the response.columns attribute shows it. */
+#define COLS2_JSON                                                           \
+	"[{\"name\":\"id\",\"type\":\"LONGLONG UNSIGNED\",\"table\":\"t\","  \
+	"\"schema\":\"db\"},{\"name\":\"name\",\"type\":\"VAR_STRING\","      \
+	"\"table\":\"t\",\"schema\":\"db\"}]"
+
 static void text_row(struct session *s, const char *const *v, size_t n)
 {
 	struct buf b = { 0 };
@@ -1297,9 +1328,7 @@ static void check_select_session(const struct run *r, size_t first)
 	assert_int_equal(res->nrows, 2);
 	assert_true(res->columns[0].flags & DT_MYSQL_FLAG_UNSIGNED);
 	assert_attr(r, first, "response.columns",
-		    "[{\"name\":\"id\",\"type\":\"LONGLONG UNSIGNED\","
-		    "\"table\":\"t\",\"schema\":\"db\"},{\"name\":\"name\","
-		    "\"type\":\"VAR_STRING\",\"table\":\"t\",\"schema\":\"db\"}]");
+		    COLS2_JSON);
 	assert_attr(r, first, "response.preview",
 		    "[[\"1\",\"alice\"],[\"2\",null]]");
 	assert_attr(r, first + 1, "response.kind", "resultset");
@@ -1316,16 +1345,17 @@ static void test_handshake_variants(void **state)
 	(void)state;
 	for (deprecate = 0; deprecate < 2; deprecate++) {
 		for (with_db = 0; with_db < 2; with_db++) {
-			uint64_t caps = CAPS_BASE |
-					(deprecate ? DT_MYSQL_CLIENT_DEPRECATE_EOF
-						   : 0);
+			uint64_t caps = CAPS_BASE;
+
 			struct session s = { 0 };
 			struct run r;
 
+			if (deprecate)
+				caps |= DT_MYSQL_CLIENT_DEPRECATE_EOF;
 			handshake(&s, caps, with_db ? "shop" : NULL);
 			select_session(&s, deprecate);
 			cmd_text(&s, DT_MYSQL_COM_QUIT, "");
-			run_whole(&s, &r);
+			run_all_ways(&s, &r);
 			assert_int_equal(r.n, 5);
 			assert_covers(&r, &s);
 			assert_attr(&r, 0, "request.command", "handshake");
@@ -1428,7 +1458,7 @@ static void test_change_user(void **state)
 	cmd(&s, &b);
 	buf_free(&b);
 	err(&s, 1243, "HY000", "Unknown prepared statement handler");
-	run_whole(&s, &r);
+	run_all_ways(&s, &r);
 	assert_int_equal(r.n, 4);
 	assert_covers(&r, &s);
 	assert_attr(&r, 2, "request.command", "COM_CHANGE_USER");
@@ -1473,7 +1503,7 @@ static void test_ssl_request_unsupported(void **state)
 	sess_bytes(&s, C, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11);
 	sess_bytes(&s, S, "\x16\x03\x03\x00\x7a\x02\x00\x00\x76\x03\x03", 11);
 	sess_bytes(&s, C, "\x00\x00\x00\x03\x01\x02\x03", 7);
-	run_whole(&s, &r);
+	run_all_ways(&s, &r);
 	assert_int_equal(r.n, 1);
 	assert_string_equal(r.unsupported, "tls");
 	assert_attr(&r, 0, "request.command", "handshake");
@@ -1710,7 +1740,7 @@ static void test_binary_values(void **state)
 		/* again, types not sent: the last bound ones apply */
 		execute(&s, 9, p, NVALUES, false);
 		ok(&s, 0, 0);
-		run_whole(&s, &r);
+		run_all_ways(&s, &r);
 		assert_int_equal(r.n, 4);
 		assert_covers(&r, &s);
 		assert_int_equal(r.st.malformed, 0);
@@ -1797,7 +1827,7 @@ static void test_multi_results_deprecate_eof(void **state)
 	err(&s, 1054, "42S22", "Unknown column 'nope'");
 	cmd_text(&s, DT_MYSQL_COM_PING, "");
 	ok(&s, 0, 0);
-	run_whole(&s, &r);
+	run_all_ways(&s, &r);
 	assert_int_equal(r.n, 4);
 	assert_covers(&r, &s);
 	assert_int_equal(sum_of(&r, 1)->response.results_total, 3);
@@ -1855,15 +1885,13 @@ static void test_other_commands(void **state)
 	cmd(&s, &b);
 	buf_free(&b);
 	ok(&s, 0, 0);
-	run_whole(&s, &r);
+	run_all_ways(&s, &r);
 	assert_int_equal(r.n, 7);
 	assert_covers(&r, &s);
 	assert_attr(&r, 1, "request.command", "COM_FIELD_LIST");
 	assert_attr(&r, 1, "request.arg", "orders");
 	assert_attr(&r, 1, "response.columns",
-		    "[{\"name\":\"id\",\"type\":\"LONGLONG UNSIGNED\","
-		    "\"table\":\"t\",\"schema\":\"db\"},{\"name\":\"name\","
-		    "\"type\":\"VAR_STRING\",\"table\":\"t\",\"schema\":\"db\"}]");
+		    COLS2_JSON);
 	assert_attr(&r, 2, "response.kind", "ok");
 	assert_int_equal(sum_of(&r, 2)->response.results_total, 1);
 	assert_attr(&r, 3, "request.command", "COM_STMT_CLOSE");
@@ -1950,12 +1978,6 @@ static void test_multi_packet_payloads(void **state)
 /* Joining open connections, gaps, resynchronisation                     */
 /* ---------------------------------------------------------------------- */
 
-/* Text after the first line (the flags and ranges). */
-static const char *attrs_text(const struct run *r, size_t i)
-{
-	return strchr(r->ev[i].text, '\n') + 1;
-}
-
 static void test_midstream_join(void **state)
 {
 	struct dt_mysql_opts opts;
@@ -1982,7 +2004,8 @@ static void test_midstream_join(void **state)
 				 base.ev[i + 4].ev.resp_end);
 		/* caps unknown: EOFs, MariaDB's column metadata and OK
 		 * messages are recognised all the same */
-		assert_string_equal(attrs_text(&r, i), attrs_text(&base, i + 4));
+		assert_string_equal(attrs_text(&r, i),
+				    attrs_text(&base, i + 4));
 	}
 	assert_true(r.st.skipped[C] > 0);
 	assert_true(r.st.skipped[S] > 0);
@@ -2178,7 +2201,7 @@ static void test_refused_connection(void **state)
 	(void)state;
 	s.seq = 0;
 	err(&s, 1040, "08004", "Too many connections");
-	run_whole(&s, &r);
+	run_all_ways(&s, &r);
 	assert_int_equal(r.n, 1);
 	assert_attr(&r, 0, "request.command", "handshake");
 	assert_attr(&r, 0, "response.kind", "handshake");
@@ -2191,24 +2214,6 @@ static void test_refused_connection(void **state)
 /* ---------------------------------------------------------------------- */
 /* Malformed and hostile input                                            */
 /* ---------------------------------------------------------------------- */
-
-/* Runs s whole, byte by byte and in random pieces: same events, no
- * crash; returns the whole run. */
-static void run_all_ways(const struct session *s, struct run *out)
-{
-	struct plan pl = { .split = SPLIT_BYTES };
-	struct run r;
-
-	run_whole(s, out);
-	run_session(s, &pl, &r);
-	assert_runs_equal(out, &r);
-	run_free(&r);
-	pl.split = SPLIT_RANDOM;
-	pl.seed = 7;
-	run_session(s, &pl, &r);
-	assert_runs_equal(out, &r);
-	run_free(&r);
-}
 
 /* After the bad response, the connection recovers on the next command. */
 static void check_recovers(struct session *s, size_t bad_event)
