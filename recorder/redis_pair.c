@@ -125,6 +125,29 @@ static int64_t replies_expected(const struct dt_pending *p, bool *subscribe)
 	return 1;
 }
 
+/* Masks the passwords of AUTH and HELLO ... AUTH user pass in place with
+ * '*' (same length, so the framing stays intact) before anything is
+ * stored. */
+static void redact_auth(struct dt_pending *p)
+{
+	struct dt_slice argv[8];
+	size_t argc = 0, pw = 0;
+
+	if (dt_resp_parse_command(p->bytes, p->len, argv, 8, &argc) <= 0 ||
+	    argc < 2 || argc > 8)
+		return;
+	if (argv[0].len == 4 && !strncasecmp((const char *)argv[0].ptr,
+					     "AUTH", 4))
+		pw = argc - 1;
+	for (size_t i = 1; i + 2 < argc && argv[0].len == 5 &&
+	     !strncasecmp((const char *)argv[0].ptr, "HELLO", 5); i++)
+		if (argv[i].len == 4 &&
+		    !strncasecmp((const char *)argv[i].ptr, "AUTH", 4))
+			pw = i + 2;
+	if (pw)
+		memset((uint8_t *)argv[pw].ptr, '*', argv[pw].len);
+}
+
 static int on_requests(struct dt_assembler *a, struct dt_conn *c)
 {
 	struct dt_stream *s = &c->s[c->req_dir];
@@ -155,6 +178,7 @@ static int on_requests(struct dt_assembler *a, struct dt_conn *c)
 		}
 		if (!p)
 			return -ENOMEM;
+		redact_auth(p);
 		/* from here on, pushes may arrive instead of replies */
 		p->expect = replies_expected(p, &subscribe);
 		if (subscribe)
