@@ -399,12 +399,12 @@ static int stream_add(struct dt_assembler *a, struct dt_conn *c,
 	return 0;
 }
 
-/* Text protocols first: on a joined connection MySQL's detector searches
- * binary packets anywhere in the first bytes, the least specific test. */
+/* HTTP last: on a joined connection its detector accepts a request line
+ * anywhere, and SQL text or binary data can hold one. */
 static const struct dt_proto_ops *const protocols[] = {
+	&dt_proto_mysql,
 	&dt_proto_redis,
 	&dt_proto_http1,
-	&dt_proto_mysql,
 };
 
 /* Asks each decoder whether the first bytes are its protocol; a stream

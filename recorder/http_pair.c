@@ -482,6 +482,7 @@ static int http_detect(struct dt_conn *c, int dir)
 {
 	const struct dt_stream *s = &c->s[dir];
 	size_t probe = s->len < 65536 ? s->len : 65536;
+	size_t off;
 
 	if (!s->len)
 		return -EAGAIN;
@@ -498,11 +499,14 @@ static int http_detect(struct dt_conn *c, int dir)
 		}
 		return s->len < 8 ? -EAGAIN : 0;
 	}
-	if (dt_http1_resync(s->buf, probe, true) < probe) {
+	/* a joined stream: trust only a whole start line */
+	off = dt_http1_resync(s->buf, probe, true);
+	if (off < probe && memchr(s->buf + off, '\n', probe - off)) {
 		c->req_dir = dir;
 		return 1;
 	}
-	if (dt_http1_resync(s->buf, probe, false) < probe) {
+	off = dt_http1_resync(s->buf, probe, false);
+	if (off < probe && memchr(s->buf + off, '\n', probe - off)) {
 		c->req_dir = !dir;
 		return 1;
 	}

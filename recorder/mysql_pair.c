@@ -141,8 +141,16 @@ static int mysql_on_data(struct dt_assembler *a, struct dt_conn *c, int dir)
 	size_t used = 0, off;
 	int ret;
 
-	if (!m->codec && (ret = open_codec(c)))
-		return ret;
+	if (!m->codec) {
+		ret = open_codec(c);
+		if (ret)
+			return ret;
+		/* joined: the command just found was read after every server
+		 * byte held so far, which therefore answers nothing we saw */
+		if (c->resync_start && dir == c->req_dir)
+			dt_stream_consume(&c->s[!dir], c->s[!dir].len, NULL,
+					  NULL);
+	}
 	if (!m->started[dir]) {
 		m->started[dir] = true;
 		m->fed[dir] = s->base;

@@ -53,7 +53,7 @@ import sys
 TIMEOUT = 20
 # The probes copy at most 64 chunks of 16 KiB per system call: a message
 # moved by one larger call is recorded incomplete.
-COPY_LIMIT = 64 * 16384
+COPY_LIMIT = 256 * 16384  # DT_MAX_CHUNKS_PER_CALL * DT_CHUNK_SIZE
 
 # `deetune cat`'s names of the reply types.
 TYPE_NAMES = {
@@ -397,11 +397,11 @@ def scenario_resp3(c, side):
 
 def scenario_big(c, side):
     del side
-    huge = os.urandom(3 * COPY_LIMIT)
+    # 3 MiB moved by one system call each way, within the copy limit:
+    # recorded byte-exact
+    huge = os.urandom(3 * 1024 * 1024)
     c.call("SET", "big:huge", huge, expect_type="status")
-    c.log[-1]["over_limit"] = True
     c.call("GET", "big:huge", expect_type="bulk", expect=huge)
-    c.log[-1]["over_limit"] = True
     c.call("PING", expect_type="status")
     c.call("GET", "k:str", expect_type="bulk")
     large = os.urandom(COPY_LIMIT // 2)
