@@ -13,7 +13,7 @@
 static const char record_usage[] =
 	"usage: deetune record --server SEL [--server SEL...] [--client SEL...]\n"
 	"                      [--duration D] [--count N] [--match EXPR...]\n"
-	"                      [--ringbuf-size BYTES] -o FILE\n"
+	"                      [--ringbuf-size BYTES] [--protocol P] -o FILE\n"
 	"\n"
 	"Records request/response exchanges of the selected services with eBPF\n"
 	"into the session file FILE, until D elapses, N exchanges are written,\n"
@@ -29,6 +29,8 @@ static const char record_usage[] =
 	"                       Redis command glob 'H*'; MySQL SQL glob\n"
 	"                       'SELECT * FROM orders*' or kind 'select'\n"
 	"      --ringbuf-size B ring buffer bytes, power of two (default 16 MiB)\n"
+	"      --protocol P     decode every connection as http, redis or mysql\n"
+	"                       instead of detecting it from the first bytes\n"
 	"  -o, --output FILE    session file to write\n"
 	"  -h, --help           show this help\n"
 	"\n"
@@ -105,6 +107,7 @@ static int parse_options(struct dt_record_opts *o, int argc, char **argv)
 		{ "match", required_argument, NULL, 'm' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "ringbuf-size", required_argument, NULL, 'R' },
+		{ "protocol", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -142,6 +145,13 @@ static int parse_options(struct dt_record_opts *o, int argc, char **argv)
 				ret = cli_error("--ringbuf-size must be a "
 						"power of two from 4096 to 1 GiB");
 			o->ringbuf_bytes = v;
+			break;
+		case 'P':
+			if (strcmp(optarg, "http") && strcmp(optarg, "redis") &&
+			    strcmp(optarg, "mysql"))
+				ret = cli_error("--protocol must be http, redis "
+						"or mysql");
+			o->protocol = optarg;
 			break;
 		case 'h':
 			fputs(record_usage, stdout);

@@ -28,6 +28,7 @@ struct dt_assembler {
 	dt_exchange_fn fn;
 	void *ctx;
 	int stop;             /* non-zero once fn asked to stop */
+	const struct dt_proto_ops *forced; /* --protocol, NULL = detect */
 	struct dt_assembler_stats stats;
 };
 
@@ -409,26 +410,57 @@ static const struct dt_proto_ops *const protocols[] = {
 
 /* Asks each decoder whether the first bytes are its protocol; a stream
  * that none claims is ignored from then on. */
-static int conn_detect(struct dt_conn *c, int dir)
+static int conn_use(struct dt_conn *c, const struct dt_proto_ops *p)
+{
+	c->state = p->conn_new();
+	if (!c->state)
+		return -ENOMEM;
+	c->proto = p;
+	return 0;
+}
+
+/* --protocol: the named decoder takes every selected connection; when
+ * its detector can't tell the client, the port selector does, or else
+ * the side that spoke first. */
+static int conn_force(struct dt_assembler *a, struct dt_conn *c, int dir)
+{
+	int r = a->forced->detect(c, dir);
+
+	if (r == -EAGAIN && c->s[dir].len < 65536)
+		return 0;
+	if (r <= 0 && c->req_dir < 0)
+		c->req_dir = dir;
+	return conn_use(c, a->forced);
+}
+
+static int conn_detect(struct dt_assembler *a, struct dt_conn *c, int dir)
 {
 	bool wait = false;
 
+	if (a->forced)
+		return conn_force(a, c, dir);
 	for (size_t i = 0; i < sizeof(protocols) / sizeof(protocols[0]); i++) {
 		int r = protocols[i]->detect(c, dir);
 
-		if (r == -EAGAIN) {
+		if (r == -EAGAIN)
 			wait = true;
-		} else if (r > 0) {
-			c->state = protocols[i]->conn_new();
-			if (!c->state)
-				return -ENOMEM;
-			c->proto = protocols[i];
-			return 0;
-		}
+		else if (r > 0)
+			return conn_use(c, protocols[i]);
 	}
 	if (!wait)
 		c->ignored = true;
 	return 0;
+}
+
+int dt_assembler_force_protocol(struct dt_assembler *a, const char *name)
+{
+	for (size_t i = 0; i < sizeof(protocols) / sizeof(protocols[0]); i++) {
+		if (!strcmp(protocols[i]->name, name)) {
+			a->forced = protocols[i];
+			return 0;
+		}
+	}
+	return -EINVAL;
 }
 
 static int on_data(struct dt_assembler *a, struct dt_conn *c,
@@ -456,7 +488,7 @@ static int on_data(struct dt_assembler *a, struct dt_conn *c,
 	if (ret)
 		return ret;
 	if (!c->proto) {
-		ret = conn_detect(c, dir);
+		ret = conn_detect(a, c, dir);
 		if (ret)
 			return ret;
 	}

@@ -267,6 +267,12 @@ int dt_record_run(const struct dt_record_opts *opts,
 	if (ret)
 		goto out;
 	r.asmb = asmb;
+	if (opts->protocol &&
+	    (ret = dt_assembler_force_protocol(asmb, opts->protocol))) {
+		fprintf(stderr, "deetune record: unknown protocol '%s' "
+			"(http, redis or mysql)\n", opts->protocol);
+		goto out;
+	}
 	ret = dt_capture_open(&cap, opts->sels, opts->nsels,
 			      opts->ringbuf_bytes, on_event, asmb, err,
 			      sizeof(err));

@@ -74,6 +74,7 @@ struct dt_record_opts {
 	uint64_t duration_ns;  /* 0 = until stopped */
 	uint64_t max_count;    /* 0 = unlimited */
 	const char *output;    /* session file path */
+	const char *protocol;  /* "http", "redis", "mysql"; NULL = detect */
 	const char *command;   /* the command line, stored as metadata */
 	size_t ringbuf_bytes;  /* 0 = default */
 	bool quiet;

@@ -64,6 +64,9 @@ int dt_assembler_event(struct dt_assembler *a, const struct dt_event *ev,
  * period before now_ns (CLOCK_MONOTONIC): a syscall that raced with the
  * close may still deliver data after the close event. */
 int dt_assembler_expire(struct dt_assembler *a, uint64_t now_ns);
+/* Decode every connection as "http", "redis" or "mysql" instead of
+ * detecting the protocol. 0 or -EINVAL for an unknown name. */
+int dt_assembler_force_protocol(struct dt_assembler *a, const char *name);
 /* Ends every tracked connection as if it closed now (end of recording). */
 int dt_assembler_finish(struct dt_assembler *a);
 void dt_assembler_get_stats(const struct dt_assembler *a,
