@@ -80,10 +80,6 @@ const char *cli_file_label(const char *path);
  * Returns 0 or -EINVAL (also past UINT64_MAX). */
 int cli_parse_u64(const char *s, uint64_t *value);
 
-/* Length of the well-formed UTF-8 sequence at p[0..n) (1 to 4), or 0
- * when p does not start one (stray byte, overlong form, surrogate, past
- * U+10FFFF, cut short). n must be > 0. */
-size_t cli_utf8_sequence_len(const uint8_t *p, size_t n);
 
 /* Copies src[0..len) into dst (NUL-terminated, cut to fit size) for a
  * terminal: control characters (C0, DEL, C1), with which a hostile file

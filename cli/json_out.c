@@ -22,7 +22,7 @@ static bool utf8_is_valid(const uint8_t *p, size_t n)
 	size_t i = 0, step;
 
 	while (i < n) {
-		step = cli_utf8_sequence_len(p + i, n - i);
+		step = dt_utf8_seq_len(p + i, n - i);
 		if (!step)
 			return false;
 		i += step;
@@ -55,7 +55,7 @@ static const char *utf8_clean(const void *bytes, size_t len, size_t *out_len,
 		return NULL;
 	o = out;
 	while (i < len) {
-		step = cli_utf8_sequence_len(in + i, len - i);
+		step = dt_utf8_seq_len(in + i, len - i);
 		if (step) {
 			memcpy(o, in + i, step);
 			o += step;

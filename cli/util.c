@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "formats/formats.h"
 
 /*
  * Input that cannot be mapped (a pipe, a terminal, a /proc file) is read
@@ -72,41 +73,6 @@ const char *cli_file_label(const char *path)
 	return strcmp(path, "-") ? path : "<stdin>";
 }
 
-/* The well-formed byte sequences of Unicode 15, table 3-7; as strict as
- * jansson, which rejects any string that is not. */
-size_t cli_utf8_sequence_len(const uint8_t *p, size_t n)
-{
-	uint8_t c = p[0], lo = 0x80, hi = 0xbf;
-	size_t len;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else {
-		return 0;
-	}
-	if (n < len || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++) {
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	}
-	return len;
-}
-
 void cli_terminal_safe(char *dst, size_t size, const void *src, size_t len)
 {
 	const uint8_t *p = src;
@@ -115,7 +81,7 @@ void cli_terminal_safe(char *dst, size_t size, const void *src, size_t len)
 	if (!size)
 		return;
 	while (i < len) {
-		step = cli_utf8_sequence_len(p + i, len - i);
+		step = dt_utf8_seq_len(p + i, len - i);
 		if (!step || (step == 1 && (p[i] < 0x20 || p[i] == 0x7f)) ||
 		    (step == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0)) {
 			step = 1;

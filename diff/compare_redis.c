@@ -17,35 +17,7 @@ struct reply {
 
 static const char *type_name(int type, const json_t *v)
 {
-	if (json_is_null(v))
-		return "nil";
-	switch (type) {
-	case '+':
-		return "status";
-	case '-':
-	case '!':
-		return "error";
-	case ':':
-		return "integer";
-	case '$':
-		return "bulk";
-	case '*':
-		return "array";
-	case ',':
-		return "double";
-	case '#':
-		return "boolean";
-	case '=':
-		return "verbatim";
-	case '(':
-		return "bignum";
-	case '%':
-		return "map";
-	case '~':
-		return "set";
-	default:
-		return "push";
-	}
+	return json_is_null(v) ? "nil" : dt_resp_type_name((uint8_t)type);
 }
 
 /*

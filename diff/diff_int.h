@@ -46,9 +46,6 @@ void dt_sbuf_release(struct dt_sbuf *b);
 /* text.c: bytes as safe text                                              */
 /* ---------------------------------------------------------------------- */
 
-/* Length of the well-formed UTF-8 sequence at p[0..n) (1 to 4), 0 when
- * p does not start one. n > 0. */
-size_t dt_utf8_seq_len(const uint8_t *p, size_t n);
 bool dt_utf8_valid(const void *data, size_t len);
 
 /*

@@ -114,6 +114,10 @@ int dt_exchange_set_request(struct dt_exchange *x, const void *data,
 int dt_exchange_set_response(struct dt_exchange *x, const void *data,
 			     size_t len);
 
+/* Length of the well-formed UTF-8 sequence at p[0..n) (Unicode table
+ * 3-7), 0 when the bytes there are not one. n must be at least 1. */
+size_t dt_utf8_seq_len(const uint8_t *p, size_t n);
+
 /* ---------------------------------------------------------------------- */
 /* Session files (format documented in man/deetune-session.5)              */
 /* ---------------------------------------------------------------------- */

@@ -49,29 +49,6 @@ static void jb_puts(struct jbuf *b, const char *s)
 	jb_put(b, s, strlen(s));
 }
 
-/* Length of the valid UTF-8 sequence at s[0..n), 0 when invalid. */
-static size_t utf8_len(const uint8_t *s, size_t n)
-{
-	size_t len, i;
-	uint32_t cp;
-
-	if (s[0] < 0xc2 || s[0] > 0xf4)
-		return 0;
-	len = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
-	if (len > n)
-		return 0;
-	cp = s[0] & (0x3f >> (len - 1));
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
 static void jb_string(struct jbuf *b, const char *str, size_t n)
 {
 	const uint8_t *s = (const uint8_t *)str;
@@ -88,7 +65,7 @@ static void jb_string(struct jbuf *b, const char *str, size_t n)
 		} else if (s[i] >= 0x20 && s[i] < 0x7f) {
 			jb_put(b, (const char *)s + i, 1);
 			i++;
-		} else if (s[i] >= 0x80 && (u = utf8_len(s + i, n - i))) {
+		} else if (s[i] >= 0x80 && (u = dt_utf8_seq_len(s + i, n - i))) {
 			jb_put(b, (const char *)s + i, u);
 			i += u;
 		} else {

@@ -951,7 +951,7 @@ static void summary_text(struct summary *s, const uint8_t *p, size_t avail,
 		summary_puts(s, "...");
 }
 
-static const char *type_name(uint8_t t)
+const char *dt_resp_type_name(uint8_t t)
 {
 	switch (t) {
 	case '+':
@@ -990,7 +990,7 @@ static void summary_sized(struct summary *s, const uint8_t *buf, size_t len,
 	char head[48];
 	size_t avail;
 
-	snprintf(head, sizeof(head), "%s(%" PRIu64 ")", type_name(l->type),
+	snprintf(head, sizeof(head), "%s(%" PRIu64 ")", dt_resp_type_name(l->type),
 		 l->num);
 	summary_puts(s, head);
 	if (!type_is_blob(l->type))
@@ -1024,7 +1024,7 @@ static void summary_value(struct summary *s, const uint8_t *buf, size_t len,
 		summary_sized(s, buf, len, pos, l);
 		return;
 	}
-	summary_puts(s, type_name(l->type));
+	summary_puts(s, dt_resp_type_name(l->type));
 	summary_puts(s, " ");
 	summary_text(s, text.ptr, text.len, text.len,
 		     l->type == '+' || l->type == '-');

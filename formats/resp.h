@@ -163,6 +163,10 @@ bool dt_resp_is_push(const uint8_t *buf, size_t len, bool subscribed);
 int dt_resp_reply_type(const uint8_t *buf, size_t len);
 
 /* Room dt_resp_summarize() needs for any summary. */
+/* Name of a reply type byte as summaries show it ("status", "error" for
+ * '-' and '!', "bulk", "array", ..., "push"); never NULL. */
+const char *dt_resp_type_name(uint8_t type);
+
 #define DT_RESP_SUMMARY_MAX 320
 
 /*

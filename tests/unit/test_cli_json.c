@@ -88,7 +88,7 @@ static void test_utf8_sequence_len(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		assert_int_equal(cli_utf8_sequence_len(
+		assert_int_equal(dt_utf8_seq_len(
 			(const uint8_t *)cases[i].bytes, cases[i].n),
 			cases[i].want);
 }
