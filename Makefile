@@ -31,7 +31,7 @@ CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -DDEETUNE_VERSION='"$(VERSION)"' \
 	  -I. -I$(O)
 LDLIBS := -lbpf -lelf -lz -lzstd -ljansson -lcurl -lhiredis \
 	  $(shell mariadb_config --libs 2>/dev/null || echo -lmariadb) \
-	  -lpcap -lpthread
+	  -lpcap -lmicrohttpd -lpthread
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	  -fno-sanitize-recover=undefined
@@ -42,6 +42,10 @@ FORMATS_SRC := $(wildcard formats/*.c)
 RECORDER_SRC := $(wildcard recorder/*.c)
 REPLAYER_SRC := $(wildcard replayer/*.c)
 DIFF_SRC := $(wildcard diff/*.c)
+REDACT_SRC := $(wildcard redact/*.c)
+TOPO_SRC := $(wildcard topo/*.c)
+DAEMON_SRC := $(wildcard daemon/*.c)
+DEMO_SRC := $(wildcard demo/*.c)
 CLI_SRC := $(wildcard cli/*.c)
 BPF_SRC := $(wildcard bpf/*.bpf.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -51,6 +55,9 @@ FORMATS_OBJ := $(FORMATS_SRC:%.c=$(O)/%.o)
 RECORDER_OBJ := $(RECORDER_SRC:%.c=$(O)/%.o)
 REPLAYER_OBJ := $(REPLAYER_SRC:%.c=$(O)/%.o)
 DIFF_OBJ := $(DIFF_SRC:%.c=$(O)/%.o)
+REDACT_OBJ := $(REDACT_SRC:%.c=$(O)/%.o)
+TOPO_OBJ := $(TOPO_SRC:%.c=$(O)/%.o)
+DAEMON_OBJ := $(DAEMON_SRC:%.c=$(O)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(O)/%.o)
 BPF_OBJ := $(BPF_SRC:bpf/%.bpf.c=$(O)/bpf/%.bpf.o)
 SKELS := $(BPF_SRC:bpf/%.bpf.c=$(O)/bpf/%.skel.h)
@@ -58,6 +65,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(O)/fuzz/%)
 
 DEETUNE := $(O)/deetune
+# the three-tier demo app's backend (demo/, used by `make demo` and tests)
+DEMO_BACKEND := $(if $(DEMO_SRC),$(O)/deetune-demo-backend)
 MANPAGES := $(wildcard man/*.[0-9])
 
 .DELETE_ON_ERROR:
@@ -65,7 +74,7 @@ MANPAGES := $(wildcard man/*.[0-9])
 .PHONY: all deps test check check-valgrind unit demo fuzz fuzz-build bench \
 	install uninstall clean help
 
-all: deps $(DEETUNE)
+all: deps $(DEETUNE) $(DEMO_BACKEND)
 
 help:
 	@echo 'DeeTune make targets:'
@@ -115,28 +124,29 @@ $(O)/%.o: %.c | $(O)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(O)/libformats.a: $(FORMATS_OBJ)
-	$(call msg,AR,$@)
-	$(Q)rm -f $@ && ar rcs $@ $^
+# one static library per module: $(O)/lib<module>.a from <module>/*.c
+define module_lib
+$$(O)/lib$(1).a: $$($(2)_OBJ)
+	$$(call msg,AR,$$@)
+	$$(Q)rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach m,formats:FORMATS recorder:RECORDER replayer:REPLAYER diff:DIFF \
+	redact:REDACT topo:TOPO daemon:DAEMON,\
+	$(eval $(call module_lib,$(word 1,$(subst :, ,$(m))),$(word 2,$(subst :, ,$(m))))))
 
-$(O)/librecorder.a: $(RECORDER_OBJ)
-	$(call msg,AR,$@)
-	$(Q)rm -f $@ && ar rcs $@ $^
-
-$(O)/libreplayer.a: $(REPLAYER_OBJ)
-	$(call msg,AR,$@)
-	$(Q)rm -f $@ && ar rcs $@ $^
-
-$(O)/libdiff.a: $(DIFF_OBJ)
-	$(call msg,AR,$@)
-	$(Q)rm -f $@ && ar rcs $@ $^
-
-# Modules depend one way: cli -> recorder, replayer, diff -> formats.
-MODULE_LIBS := $(O)/librecorder.a \
+# Modules depend one way: cli -> daemon -> topo -> recorder -> redact ->
+# formats; cli -> replayer, diff -> formats. Listed dependents first.
+MODULE_LIBS := $(if $(DAEMON_SRC),$(O)/libdaemon.a) \
+	$(if $(TOPO_SRC),$(O)/libtopo.a) $(O)/librecorder.a \
 	$(if $(REPLAYER_SRC),$(O)/libreplayer.a) \
-	$(if $(DIFF_SRC),$(O)/libdiff.a) $(O)/libformats.a
+	$(if $(DIFF_SRC),$(O)/libdiff.a) \
+	$(if $(REDACT_SRC),$(O)/libredact.a) $(O)/libformats.a
 
 $(DEETUNE): $(CLI_OBJ) $(MODULE_LIBS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(O)/deetune-demo-backend: $(DEMO_SRC:%.c=$(O)/%.o) $(O)/libformats.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -147,15 +157,8 @@ $(O) $(O)/bpf:
 
 # --- tests ----------------------------------------------------------------
 
-# Unit tests of formats/ link only libformats.a; tests named
-# test_recorder_*, test_replayer_*, test_diff_* also link their module.
-$(O)/tests/test_recorder_%: tests/unit/test_recorder_%.c $(O)/librecorder.a \
-		$(O)/libformats.a
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -lcmocka $(LDLIBS) -o $@
-
-# tests named test_cli_* exercise the CLI's pure helpers
+# A unit test links every module library; the linker pulls in only what
+# it uses. tests named test_cli_* also get the CLI's pure helpers.
 CLI_HELPER_OBJ := $(filter-out $(O)/cli/main.o $(O)/cli/cmd_%.o,$(CLI_OBJ))
 $(O)/tests/test_cli_%: tests/unit/test_cli_%.c $(CLI_HELPER_OBJ) \
 		$(MODULE_LIBS)
@@ -163,19 +166,7 @@ $(O)/tests/test_cli_%: tests/unit/test_cli_%.c $(CLI_HELPER_OBJ) \
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -lcmocka $(LDLIBS) -o $@
 
-$(O)/tests/test_replayer_%: tests/unit/test_replayer_%.c \
-		$(O)/libreplayer.a $(O)/libformats.a
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -lcmocka $(LDLIBS) -o $@
-
-$(O)/tests/test_diff_%: tests/unit/test_diff_%.c $(O)/libdiff.a \
-		$(O)/libformats.a
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -lcmocka $(LDLIBS) -o $@
-
-$(O)/tests/%: tests/unit/%.c $(O)/libformats.a
+$(O)/tests/%: tests/unit/%.c $(MODULE_LIBS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -lcmocka $(LDLIBS) -o $@
@@ -223,6 +214,14 @@ $(O)/fuzz/fuzz_diff_%: tests/fuzz/fuzz_diff_%.c $(FORMATS_SRC) $(DIFF_SRC) \
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FORMATS_SRC) $(DIFF_SRC) -lzstd \
 		-ljansson -lz -o $@
+
+# fuzz targets of the redaction module also compile redact/*.c
+$(O)/fuzz/fuzz_redact_%: tests/fuzz/fuzz_redact_%.c $(FORMATS_SRC) \
+		$(REDACT_SRC) formats/formats.h redact/redact.h
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FORMATS_SRC) $(REDACT_SRC) -lzstd \
+		-ljansson -o $@
 
 # the TCP reassembler is fuzzed through the recorder's decoders
 FUZZ_RECORDER_SRC := recorder/tcp_reassembly.c recorder/packet_decode.c \

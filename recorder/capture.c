@@ -94,6 +94,8 @@ static int put_selector(struct deetune_bpf *skel, struct dt_config *cfg,
 		cfg->have_port = 1;
 		pk.port = s->port;
 		return map_put(skel->maps.sel_ports, &pk, bits);
+	case DT_SEL_ALL:
+		return -EOPNOTSUPP;
 	}
 	return -EINVAL;
 }

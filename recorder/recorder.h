@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "formats/formats.h"
+
 enum dt_selector_kind {
 	DT_SEL_PORT = 1,   /* port:N */
 	DT_SEL_PID,        /* pid:N */
@@ -17,6 +19,7 @@ enum dt_selector_kind {
 	DT_SEL_CGROUP,     /* cgroup:PATH */
 	DT_SEL_ADDR,       /* addr:IP:PORT */
 	DT_SEL_UNIX,       /* unix:PATH, unix:@ABSTRACT */
+	DT_SEL_ALL,        /* all: every TCP and Unix stream socket */
 };
 
 struct dt_selector {
@@ -95,6 +98,92 @@ struct dt_record_summary {
  */
 int dt_record_run(const struct dt_record_opts *opts,
 		  struct dt_record_summary *summary);
+
+/* ---------------------------------------------------------------------- */
+/* Observers: side outputs (topology, metrics) fed by the same capture     */
+/* ---------------------------------------------------------------------- */
+
+/* TCP-level facts the probes report besides payload (tcp:* and
+ * sock:inet_sock_set_state tracepoints). */
+enum dt_tcp_event_kind {
+	DT_TCP_CONNECT = 1,        /* connect() started (SYN_SENT) */
+	DT_TCP_CONNECT_FAILED,     /* SYN_SENT -> CLOSE; error says why */
+	DT_TCP_RETRANSMIT,         /* a segment was retransmitted */
+	DT_TCP_RESET,              /* a reset was sent or received */
+};
+
+struct dt_tcp_event {
+	enum dt_tcp_event_kind kind;
+	/* local: the socket the kernel acted on; remote: its peer. Only
+	 * local carries pid/comm/cgroup, and only when the event happened
+	 * in process context (connects do; retransmits and resets do not,
+	 * then pid is 0 and comm ""). */
+	struct dt_endpoint local;
+	struct dt_endpoint remote;
+	/* 1: local is the connecting side, 0: it accepted, -1: unknown */
+	int local_is_client;
+	int error;                 /* CONNECT_FAILED: ECONNREFUSED, ETIMEDOUT... */
+	bool sent;                 /* RESET: sent by local (else received) */
+	uint64_t ts_ns;            /* CLOCK_REALTIME */
+};
+
+/* Called from the capture loop for every exchange the probes assemble
+ * (whether or not a task keeps it; before redaction, so observers must
+ * not store payload) and for every TCP event. Neither argument outlives
+ * the call. */
+struct dt_observer {
+	void (*on_exchange)(void *ctx, const struct dt_exchange *x);
+	void (*on_tcp_event)(void *ctx, const struct dt_tcp_event *ev);
+	void *ctx;
+};
+
+/* ---------------------------------------------------------------------- */
+/* The recorder engine: one capture and assembler shared by every task     */
+/* and observer (the daemon runs one for its lifetime; `record` and `topo` */
+/* run one per command).                                                   */
+/* ---------------------------------------------------------------------- */
+
+struct dt_recorder_opts {
+	size_t ringbuf_bytes;      /* 0 = default (16 MiB) */
+	size_t max_memory;         /* bytes the assembler may buffer; past it
+				      the oldest incomplete streams are dropped
+				      and counted. 0 = 256 MiB */
+	const char *protocol;      /* decode all as "http", "redis", "mysql";
+				      NULL = detect per connection */
+	const struct dt_observer *observer; /* NULL = none */
+	/* server selectors captured for the observer even when no task runs
+	 * (e.g. daemon --observe, topo) */
+	const struct dt_selector *observe;
+	size_t nobserve;
+	bool tcp_events;           /* feed dt_tcp_event to the observer */
+};
+
+struct dt_recorder_stats {
+	uint64_t drops[4];         /* by enum dt_drop_reason (bpf/deetune.h) */
+	uint64_t events, bytes;    /* what the probes submitted */
+	uint64_t gaps, incomplete, unpaired, malformed;
+	uint64_t conns;            /* connections tracked now */
+	uint64_t buffered_bytes;   /* bytes the assembler holds now */
+	uint64_t evicted_streams;  /* dropped to stay under max_memory */
+};
+
+struct dt_recorder;
+
+/* Loads and attaches the probes (idle until a task or an observe selector
+ * needs them). *out is owned by the caller (dt_recorder_close). Returns 0,
+ * or a negative errno with a one-line explanation in err: -EPERM when not
+ * root, -ENOSYS/-EOPNOTSUPP when the kernel lacks a needed feature. */
+int dt_recorder_open(struct dt_recorder **out,
+		     const struct dt_recorder_opts *opts, char *err,
+		     size_t errlen);
+/* Drains the probes' events (waiting up to timeout_ms), ends connections,
+ * enforces task policies, flushes files about once a second. Returns 0 or
+ * a negative errno (-EINTR when a signal arrived). */
+int dt_recorder_poll(struct dt_recorder *r, int timeout_ms);
+void dt_recorder_get_stats(struct dt_recorder *r,
+			   struct dt_recorder_stats *st);
+/* Stops every running task (state "stopped"), finalizing its file. */
+void dt_recorder_close(struct dt_recorder *r);
 
 /* pcap export and import */
 #include "recorder/pcap_io.h"

@@ -50,6 +50,8 @@ struct dt_assembler_stats {
 	uint64_t unpaired;      /* responses with no request to pair with */
 	uint64_t conns;         /* connections currently tracked */
 	uint64_t malformed;     /* messages the codec rejected */
+	uint64_t buffered;      /* bytes held in streams and pending queues */
+	uint64_t evicted;       /* streams dropped to honour the memory limit */
 };
 
 struct dt_assembler;
@@ -67,6 +69,11 @@ int dt_assembler_expire(struct dt_assembler *a, uint64_t now_ns);
 /* Decode every connection as "http", "redis" or "mysql" instead of
  * detecting the protocol. 0 or -EINVAL for an unknown name. */
 int dt_assembler_force_protocol(struct dt_assembler *a, const char *name);
+/* Bounds the bytes buffered over all connections: past limit, the
+ * connections fed least recently lose their buffered bytes (as a gap: the
+ * exchanges concerned are flagged incomplete), counted in evicted.
+ * 0 = no bound. */
+void dt_assembler_set_memory_limit(struct dt_assembler *a, size_t limit);
 /* Ends every tracked connection as if it closed now (end of recording). */
 int dt_assembler_finish(struct dt_assembler *a);
 void dt_assembler_get_stats(const struct dt_assembler *a,

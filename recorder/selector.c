@@ -72,6 +72,8 @@ static int parse_value(struct dt_selector *sel, const char *value, char *err,
 	uint32_t v;
 
 	switch (sel->kind) {
+	case DT_SEL_ALL:
+		goto bad;
 	case DT_SEL_PORT:
 		if (parse_u32(value, 65535, &v) || v == 0)
 			goto bad;
@@ -148,6 +150,8 @@ bool dt_selector_match_endpoint(const struct dt_selector *sel,
 	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
 
 	switch (sel->kind) {
+	case DT_SEL_ALL:
+		return true;
 	case DT_SEL_PORT:
 		return ep->family != DT_FAMILY_UNIX && ep->port == sel->port;
 	case DT_SEL_UNIX:
