@@ -31,7 +31,7 @@ CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -DDEETUNE_VERSION='"$(VERSION)"' \
 	  -I. -I$(O)
 LDLIBS := -lbpf -lelf -lz -lzstd -ljansson -lcurl -lhiredis \
 	  $(shell mariadb_config --libs 2>/dev/null || echo -lmariadb) \
-	  -lpcap -lmicrohttpd -lpthread
+	  -lpcap -lmicrohttpd -lnghttp2 -lpthread
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	  -fno-sanitize-recover=undefined
@@ -205,14 +205,14 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -I. \
 $(O)/fuzz/%: tests/fuzz/%.c $(FORMATS_SRC) formats/formats.h
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FORMATS_SRC) -lzstd -ljansson -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FORMATS_SRC) -lzstd -ljansson -lnghttp2 -o $@
 
 # fuzz targets of the diff module also compile diff/*.c
 $(O)/fuzz/fuzz_diff_%: tests/fuzz/fuzz_diff_%.c $(FORMATS_SRC) $(DIFF_SRC) \
 		formats/formats.h diff/diff.h diff/diff_int.h
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FORMATS_SRC) $(DIFF_SRC) -lzstd \
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FORMATS_SRC) $(DIFF_SRC) -lzstd -lnghttp2 \
 		-ljansson -lz -o $@
 
 # fuzz targets of the redaction module also compile redact/*.c
@@ -220,7 +220,7 @@ $(O)/fuzz/fuzz_redact_%: tests/fuzz/fuzz_redact_%.c $(FORMATS_SRC) \
 		$(REDACT_SRC) formats/formats.h redact/redact.h
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FORMATS_SRC) $(REDACT_SRC) -lzstd \
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FORMATS_SRC) $(REDACT_SRC) -lzstd -lnghttp2 \
 		-ljansson -o $@
 
 # the TCP reassembler is fuzzed through the recorder's decoders
@@ -233,7 +233,7 @@ $(O)/fuzz/fuzz_tcp_reassembly: tests/fuzz/fuzz_tcp_reassembly.c \
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_RECORDER_SRC) $(FORMATS_SRC) \
-		-lzstd -ljansson -o $@
+		-lzstd -lnghttp2 -ljansson -o $@
 
 fuzz-build: deps $(FUZZ_BIN)
 
