@@ -18,15 +18,11 @@ The session holds no exchange of other connections.
 Prints every problem found and exits 1 when there is one.
 """
 import argparse
-import base64
 import json
 import sys
 
+from checklib import Checker, raw
 
-def raw(msg):
-    if not isinstance(msg, dict) or "raw" not in msg:
-        return None
-    return base64.b64decode(msg["raw"], validate=True)
 
 
 def describe(x):
@@ -34,16 +30,6 @@ def describe(x):
     return (f"exchange {x.get('id')} ({req.get('method') or ''}"
             f"{req.get('command') or ''} {req.get('path') or ''}"
             f"{str(req.get('sql') or '')[:40]} {x.get('flags')})")
-
-
-class Checker:
-    def __init__(self):
-        self.errors = []
-
-    def check(self, cond, msg):
-        if not cond:
-            self.errors.append(msg)
-        return cond
 
 
 def check_straddler(ck, name, x, conn, sent, recv):
@@ -106,7 +92,7 @@ def main():
     ap.add_argument("--capture", required=True)
     args = ap.parse_args()
 
-    ck = Checker()
+    ck = Checker("check_midstream")
     with open(args.cat, encoding="utf-8") as f:
         exchanges = [json.loads(line) for line in f if line.strip()]
     with open(args.capture, encoding="utf-8") as f:
@@ -118,13 +104,8 @@ def main():
               if (x.get("client") or {}).get("addr") not in addrs]
     ck.check(not others, f"exchanges of other connections: {others[:10]}")
 
-    for e in ck.errors:
-        print(f"check_midstream: {e}", file=sys.stderr)
-    if ck.errors:
-        return 1
-    print(f"check_midstream: {len(exchanges)} exchanges on {len(conns)} "
-          f"joined connections ok")
-    return 0
+    return ck.report(f"{len(exchanges)} exchanges on {len(conns)} "
+                     f"joined connections ok")
 
 
 if __name__ == "__main__":

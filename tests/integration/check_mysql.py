@@ -43,14 +43,14 @@ command byte, SQL and OK/ERR/result set match the parsed fields.
 Prints every problem found and exits 1 when there is one.
 """
 import argparse
-import base64
 import collections
 import hashlib
 import json
 import re
 import sys
 
-MAX_REPORTED = 60
+from checklib import Checker, raw
+
 PREVIEW_ROWS = 16
 ROW_COUNT_SQL = "SELECT ROW_COUNT() AS affected_rows"
 
@@ -78,23 +78,6 @@ CLIENT_SECURE_CONNECTION = 1 << 15
 CLIENT_PLUGIN_AUTH_LENENC = 1 << 21
 
 
-class Checker:
-    def __init__(self):
-        self.errors = []
-
-    def error(self, msg):
-        self.errors.append(msg)
-
-    def check(self, cond, msg):
-        if not cond:
-            self.error(msg)
-        return cond
-
-
-def raw(msg):
-    if not isinstance(msg, dict) or "raw" not in msg:
-        return None
-    return base64.b64decode(msg["raw"], validate=True)
 
 
 def packets(data):
@@ -660,7 +643,7 @@ def main():
     ap.add_argument("--slap-sql")
     args = ap.parse_args()
 
-    ck = Checker()
+    ck = Checker("check_mysql", 60)
     with open(args.cat, encoding="utf-8") as f:
         lines = f.read().splitlines()
     exchanges = []
@@ -688,16 +671,8 @@ def main():
     for path in args.stmt:
         check_stmt(ck, conns, by_thread, path)
 
-    for e in ck.errors[:MAX_REPORTED]:
-        print(f"check_mysql: {e}", file=sys.stderr)
-    if len(ck.errors) > MAX_REPORTED:
-        print(f"check_mysql: ... and {len(ck.errors) - MAX_REPORTED} more",
-              file=sys.stderr)
-    if ck.errors:
-        return 1
-    print(f"check_mysql: {len(exchanges)} exchanges on {len(conns)} "
+    return ck.report(f"{len(exchanges)} exchanges on {len(conns)} "
           f"connections ok ({len(threads)} logged)")
-    return 0
 
 
 if __name__ == "__main__":

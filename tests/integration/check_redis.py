@@ -41,25 +41,14 @@ import json
 import re
 import sys
 
-MAX_REPORTED = 40
+from checklib import Checker, raw
+
 TYPE_NAMES = {
     "+": "status", "-": "error", ":": "integer", "$": "bulk", "*": "array",
     "_": "null", ",": "double", "#": "boolean", "!": "blob_error",
     "=": "verbatim", "(": "big_number", "%": "map", "~": "set", ">": "push",
 }
 
-
-class Checker:
-    def __init__(self):
-        self.errors = []
-
-    def error(self, msg):
-        self.errors.append(msg)
-
-    def check(self, cond, msg):
-        if not cond:
-            self.error(msg)
-        return cond
 
 
 class Bad(Exception):
@@ -171,11 +160,6 @@ def cat_arg(b):
     except UnicodeDecodeError:
         return {"base64": base64.b64encode(b).decode()}
 
-
-def raw(msg):
-    if not isinstance(msg, dict) or "raw" not in msg:
-        return None
-    return base64.b64decode(msg["raw"], validate=True)
 
 
 # --- per exchange ---------------------------------------------------------
@@ -487,7 +471,7 @@ def main():
     ap.add_argument("--capture", action="append", default=[])
     args = ap.parse_args()
 
-    ck = Checker()
+    ck = Checker("check_redis")
     exchanges = []
     with open(args.cat, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
@@ -512,16 +496,8 @@ def main():
     if args.cli:
         check_cli(ck, exchanges, args.cli, args.unix, args.times)
 
-    for e in ck.errors[:MAX_REPORTED]:
-        print(f"check_redis: {e}", file=sys.stderr)
-    if len(ck.errors) > MAX_REPORTED:
-        print(f"check_redis: ... and {len(ck.errors) - MAX_REPORTED} more",
-              file=sys.stderr)
-    if ck.errors:
-        return 1
-    print(f"check_redis: {len(exchanges)} exchanges ok ({len(captures)} "
+    return ck.report(f"{len(exchanges)} exchanges ok ({len(captures)} "
           f"byte-exact connections)")
-    return 0
 
 
 if __name__ == "__main__":

@@ -22,25 +22,12 @@ under it went through sendfile(): they must be flagged "sendfile" and
 Prints every problem found and exits 1 when there is one.
 """
 import argparse
-import base64
 import collections
 import json
 import sys
 
-MAX_REPORTED = 40
+from checklib import Checker, raw
 
-
-class Checker:
-    def __init__(self):
-        self.errors = []
-
-    def error(self, msg):
-        self.errors.append(msg)
-
-    def check(self, cond, msg):
-        if not cond:
-            self.error(msg)
-        return cond
 
 
 def load_exchanges(path, ck):
@@ -66,11 +53,6 @@ def load_access(path):
                         int(fields[6])))
     return out
 
-
-def raw(msg, key="raw"):
-    if msg is None or key not in msg:
-        return None
-    return base64.b64decode(msg[key], validate=True)
 
 
 def addr_port(addr):
@@ -245,7 +227,7 @@ def main():
     ap.add_argument("--sendfile-prefix")
     args = ap.parse_args()
 
-    ck = Checker()
+    ck = Checker("check_session")
     exchanges = load_exchanges(args.cat, ck)
     access = load_access(args.access)
     ids = [x.get("id") for x in exchanges]
@@ -269,16 +251,8 @@ def main():
     for prefix in args.capture:
         check_capture(ck, exchanges, prefix, args.sendfile_prefix)
 
-    for e in ck.errors[:MAX_REPORTED]:
-        print(f"check_session: {e}", file=sys.stderr)
-    if len(ck.errors) > MAX_REPORTED:
-        print(f"check_session: ... and {len(ck.errors) - MAX_REPORTED} "
-              f"more", file=sys.stderr)
-    if ck.errors:
-        return 1
-    print(f"check_session: {len(exchanges)} exchanges ok "
+    return ck.report(f"{len(exchanges)} exchanges ok "
           f"({len(args.capture)} byte-exact captures)")
-    return 0
 
 
 if __name__ == "__main__":

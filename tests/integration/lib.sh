@@ -263,6 +263,45 @@ assert_no_sanitizer()
 	fi
 }
 
+# --- deetune replay -----------------------------------------------------
+
+# Strings no replay message and no `cat --raw` output may contain (set by
+# tests that use credentials).
+SECRETS=()
+
+# replay NAME ARGS...: `deetune replay ARGS...`, stderr in NAME.err; sets
+# RC. Fails on a sanitizer report or a secret in the messages.
+replay()
+{
+	local name=$1 s
+	shift
+	RC=0
+	"$DEETUNE" replay "$@" 2>"$WORK/$name.err" || RC=$?
+	assert_no_sanitizer "$WORK/$name.err"
+	for s in "${SECRETS[@]}"; do
+		! grep -qF -e "$s" "$WORK/$name.err" ||
+			fail "a secret shows in the messages of $name"
+	done
+}
+
+# assert_no_secret JSONL: fails when a secret shows in a `cat --json
+# --raw` output, decoded raw bytes included.
+assert_no_secret()
+{
+	python3 - "$1" "${SECRETS[@]}" <<'PY'
+import base64, json, sys
+path, secrets = sys.argv[1], [s.encode() for s in sys.argv[2:]]
+for line in open(path, "rb"):
+    blobs = [line]
+    for side in ("request", "response"):
+        msg = json.loads(line)[side]
+        if msg and "raw" in msg:
+            blobs.append(base64.b64decode(msg["raw"]))
+    if any(s in b for s in secrets for b in blobs):
+        sys.exit("a secret is in " + path)
+PY
+}
+
 # --- deetune cat --------------------------------------------------------
 
 # cat_session FILE OUT [--raw]: `deetune cat` of a complete session into

@@ -31,17 +31,6 @@ start_nginx http "$PORT_B"
 cp -a "$WWW_A/." "$WWW/"
 require_free_port "$PORT_DOWN"
 
-# replay NAME ARGS...: `deetune replay ARGS...`, stderr in NAME.err;
-# sets RC.
-replay()
-{
-	local name=$1
-	shift
-	RC=0
-	"$DEETUNE" replay "$@" 2>"$WORK/$name.err" || RC=$?
-	assert_no_sanitizer "$WORK/$name.err"
-}
-
 # replay_ok NAME ARGS...: replay that must exit 0.
 replay_ok()
 {

@@ -61,35 +61,7 @@ require_free_port "$PORT_DOWN"
 must cc -std=gnu11 -Wall -Wextra -Werror -o "$WORK/mysql_stmt_client" \
 	"$LIB_DIR/mysql_stmt_client.c" $(mariadb_config --cflags --libs)
 
-# no_secret JSONL: fails when a password shows in a `cat --raw` output,
-# decoded raw bytes included.
-no_secret()
-{
-	python3 - "$1" "$PASS" "$WRONG" <<'EOF'
-import base64, json, sys
-path, secrets = sys.argv[1], [s.encode() for s in sys.argv[2:]]
-for line in open(path, "rb"):
-    blobs = [line]
-    for side in ("request", "response"):
-        msg = json.loads(line)[side]
-        if msg and "raw" in msg:
-            blobs.append(base64.b64decode(msg["raw"]))
-    if any(s in b for s in secrets for b in blobs):
-        sys.exit("a password is in " + path)
-EOF
-}
-
-replay()
-{
-	local name=$1
-	shift
-	RC=0
-	"$DEETUNE" replay "$@" 2>"$WORK/$name.err" || RC=$?
-	assert_no_sanitizer "$WORK/$name.err"
-	if grep -qF -e "$PASS" -e "$WRONG" "$WORK/$name.err"; then
-		fail "a password shows in the messages of $name"
-	fi
-}
+SECRETS=("$PASS" "$WRONG")
 
 # --- the recording ------------------------------------------------------------
 
@@ -129,7 +101,7 @@ assert_no_sanitizer "$WORK/b.err"
 cat_session "$WORK/b.dtsess" "$WORK/b.jsonl" --raw
 must python3 "$CHECK" "$WORK/s.jsonl" "$WORK/b.jsonl" --count "$n" \
 	--server-port "$PORT_B" --same-result --conn-order
-no_secret "$WORK/b.jsonl"
+assert_no_secret "$WORK/b.jsonl"
 # the second server holds what the first one does
 for db in a b; do
 	mariadb --no-defaults -S "$WORK/$db/sock" -u root -N -B -D dt -e \
@@ -149,7 +121,7 @@ grep -q "mysql://dt@127.0.0.1:$PORT_B/dt: cannot connect: Access denied" \
 	"$WORK/wrong.err" || fail "wrong password: $(cat "$WORK/wrong.err")"
 cat_session "$WORK/wrong.dtsess" "$WORK/wrong.jsonl" --raw
 must python3 "$CHECK" "$WORK/s.jsonl" "$WORK/wrong.jsonl" --failed
-no_secret "$WORK/wrong.jsonl"
+assert_no_secret "$WORK/wrong.jsonl"
 
 replay down "$WORK/s.dtsess" --target "mysql://dt:$WRONG@127.0.0.1:$PORT_DOWN" \
 	-o "$WORK/down.dtsess" --speed max --timeout 2s
