@@ -34,65 +34,23 @@ import os
 import socket
 import sys
 
+from capture_conn import CaptureConn, Failure
+
 TIMEOUT = 20
 
 
-class Failure(Exception):
-    pass
-
-
-class Conn:
+class Conn(CaptureConn):
     """A connection that keeps a copy of every byte in each direction."""
 
     def __init__(self, host, port):
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.sock = socket.create_connection((host, port), timeout=TIMEOUT)
-        assert self.sock.family == family
-        local = self.sock.getsockname()
+        sock = socket.create_connection((host, port), timeout=TIMEOUT)
+        assert sock.family == family
+        local = sock.getsockname()
+        super().__init__(sock, f"[{local[0]}]:{local[1]}"
+                         if family == socket.AF_INET6
+                         else f"{local[0]}:{local[1]}")
         self.port = local[1]
-        self.addr = (f"[{local[0]}]:{local[1]}" if family == socket.AF_INET6
-                     else f"{local[0]}:{local[1]}")
-        self.sent = bytearray()
-        self.recv = bytearray()
-        self.buf = bytearray()  # received, not consumed yet
-
-    def consumed(self):
-        """Received bytes handed out so far."""
-        return len(self.recv) - len(self.buf)
-
-    def send_all(self, data):
-        self.sock.sendall(data)
-        self.sent += data
-
-    def send_once(self, data):
-        """Writes data with a single send() call."""
-        n = self.sock.send(data)
-        if n != len(data):
-            raise Failure(f"one send() wrote {n} of {len(data)} bytes")
-        self.sent += data
-
-    def _fill(self):
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise Failure("connection closed by the server")
-        self.recv += chunk
-        self.buf += chunk
-
-    def read_until(self, delim):
-        while True:
-            i = self.buf.find(delim)
-            if i >= 0:
-                out = bytes(self.buf[:i + len(delim)])
-                del self.buf[:i + len(delim)]
-                return out
-            self._fill()
-
-    def read_exact(self, n):
-        while len(self.buf) < n:
-            self._fill()
-        out = bytes(self.buf[:n])
-        del self.buf[:n]
-        return out
 
     def close(self):
         """Half-closes, checks the server sent nothing more, closes."""

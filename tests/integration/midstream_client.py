@@ -30,15 +30,12 @@ import socket
 import sys
 import time
 
+from capture_conn import Failure
 import http_client
 import redis_client
 
 TIMEOUT = 20
 GO_WAIT = 60
-
-
-class Failure(Exception):
-    pass
 
 
 def wait_go(out):
@@ -311,8 +308,7 @@ def main(argv):
         redis.conn.close()
         mysql.close()
         mysql_idle.close()
-    except (Failure, http_client.Failure, redis_client.Failure, OSError,
-            ValueError, KeyError) as e:
+    except (Failure, OSError, ValueError, KeyError) as e:
         print(f"midstream_client: {e!r}", file=sys.stderr)
         rc = 1
     finally:

@@ -50,6 +50,8 @@ import os
 import socket
 import sys
 
+from capture_conn import CaptureConn, Failure
+
 TIMEOUT = 20
 # The probes copy at most 64 chunks of 16 KiB per system call: a message
 # moved by one larger call is recorded incomplete.
@@ -71,10 +73,6 @@ CONFIRMATIONS = (b"subscribe", b"unsubscribe", b"psubscribe", b"punsubscribe",
 ANY = object()
 
 
-class Failure(Exception):
-    pass
-
-
 def cat_arg(b):
     """An argument as `deetune cat` prints it."""
     try:
@@ -91,67 +89,31 @@ def encode(*args):
     return b"".join(out)
 
 
-class Conn:
+class Conn(CaptureConn):
     """A connection that keeps a copy of every byte in each direction and
     logs its commands with the byte ranges of their replies."""
 
     def __init__(self, name, port=None, unix=None):
-        self.name = name
         if unix:
-            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            self.sock.settimeout(TIMEOUT)
-            self.sock.connect(unix)
-            self.addr = f"unix:{unix}"
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(TIMEOUT)
+            sock.connect(unix)
+            addr = f"unix:{unix}"
         else:
-            self.sock = socket.create_connection(("127.0.0.1", port),
-                                                 timeout=TIMEOUT)
-            local = self.sock.getsockname()
-            self.addr = f"{local[0]}:{local[1]}"
+            sock = socket.create_connection(("127.0.0.1", port),
+                                            timeout=TIMEOUT)
+            local = sock.getsockname()
+            addr = f"{local[0]}:{local[1]}"
+        super().__init__(sock, addr, name)
         self.unix = bool(unix)
-        self.sent = bytearray()
-        self.recv = bytearray()
-        self.buf = bytearray()  # received, not consumed yet
         self.log = []           # exchanges
         self.pushes = []
         self.uncounted = []
         self.waiting = []       # exchanges sent, reply not read yet
         self.subscribed = False  # RESP2 pub/sub mode
 
-    def consumed(self):
-        return len(self.recv) - len(self.buf)
-
-    def send_all(self, data):
-        self.sock.sendall(data)
-        self.sent += data
-
-    def send_once(self, data):
-        n = self.sock.send(data)
-        if n != len(data):
-            raise Failure(f"one send() wrote {n} of {len(data)} bytes")
-        self.sent += data
-
-    def _fill(self):
-        chunk = self.sock.recv(1 << 20)
-        if not chunk:
-            raise Failure(f"{self.name}: connection closed by the server")
-        self.recv += chunk
-        self.buf += chunk
-
     def read_line(self):
-        while True:
-            i = self.buf.find(b"\r\n")
-            if i >= 0:
-                out = bytes(self.buf[:i])
-                del self.buf[:i + 2]
-                return out
-            self._fill()
-
-    def read_exact(self, n):
-        while len(self.buf) < n:
-            self._fill()
-        out = bytes(self.buf[:n])
-        del self.buf[:n]
-        return out
+        return self.read_until(b"\r\n")[:-2]
 
     def read_value(self):
         """One RESP value (attributes before it included): its type byte
