@@ -165,9 +165,11 @@ static void replays_free(struct replays *rs)
 	}
 }
 
-/* Keeps x (moved out of the caller's struct) under its link_id. */
-static int replays_keep(struct replays *rs, struct dt_exchange *x)
+/* Keeps x (moved out of the caller's struct) under its link_id in the
+ * struct replays at ctx. */
+static int replays_keep(void *ctx, struct dt_exchange *x)
 {
+	struct replays *rs = ctx;
 	struct replay *e;
 
 	HASH_FIND(hh, rs->by_link, &x->link_id, sizeof(x->link_id), e);
@@ -230,8 +232,10 @@ static int session_end(struct dt_diff *d, struct dt_session_reader *r,
 	return 0;
 }
 
-static int load_replays(struct dt_diff *d, const char *path,
-			struct replays *rs, char *err, size_t errlen)
+/* Calls fn on every exchange of the session at path, in file order. */
+static int for_each_exchange(struct dt_diff *d, const char *path,
+			     int (*fn)(void *ctx, struct dt_exchange *x),
+			     void *ctx, char *err, size_t errlen)
 {
 	struct dt_session_reader *r;
 	struct dt_exchange x;
@@ -245,7 +249,7 @@ static int load_replays(struct dt_diff *d, const char *path,
 	dt_exchange_init(&x);
 	while ((rc = dt_session_reader_next(r, &x)) == 1) {
 		n++;
-		rc = replays_keep(rs, &x);
+		rc = fn(ctx, &x);
 		if (rc)
 			break;
 	}
@@ -286,31 +290,16 @@ static int compare_one(struct dt_diff *d, const struct dt_exchange *rec,
 	return ret;
 }
 
-static int compare_recorded(struct dt_diff *d, const char *path,
-			    struct replays *rs, struct replays *noise,
-			    char *err, size_t errlen)
-{
-	struct dt_session_reader *r;
-	struct dt_exchange x;
-	struct input in;
-	uint64_t n = 0;
-	int rc;
+struct compare_ctx {
+	struct dt_diff *d;
+	struct replays *rs, *noise;
+};
 
-	rc = session_open(path, &in, &r, err, errlen);
-	if (rc)
-		return rc;
-	dt_exchange_init(&x);
-	while ((rc = dt_session_reader_next(r, &x)) == 1) {
-		n++;
-		rc = compare_one(d, &x, rs, noise);
-		if (rc)
-			break;
-	}
-	dt_exchange_release(&x);
-	rc = session_end(d, r, rc, path, n, err, errlen);
-	dt_session_reader_free(r);
-	input_close(&in);
-	return rc;
+static int compare_exchange(void *ctx, struct dt_exchange *x)
+{
+	struct compare_ctx *c = ctx;
+
+	return compare_one(c->d, x, c->rs, c->noise);
 }
 
 static void count_unmatched(struct dt_diff *d, const struct replays *rs)
@@ -330,18 +319,20 @@ static int run(struct dt_diff *d, const struct dt_diff_session_opts *opts,
 	       char *err, size_t errlen)
 {
 	struct replays rs = { 0 }, noise = { 0 };
+	struct compare_ctx cmp = { d, &rs, opts->noise_path ? &noise : NULL };
 	int ret;
 
 	ret = dt_diff_set_labels(d, recorded_path, replayed_path,
 				 opts->noise_path);
 	if (!ret)
-		ret = load_replays(d, replayed_path, &rs, err, errlen);
+		ret = for_each_exchange(d, replayed_path, replays_keep, &rs, err,
+					errlen);
 	if (!ret && opts->noise_path)
-		ret = load_replays(d, opts->noise_path, &noise, err, errlen);
+		ret = for_each_exchange(d, opts->noise_path, replays_keep,
+					&noise, err, errlen);
 	if (!ret)
-		ret = compare_recorded(d, recorded_path, &rs,
-				       opts->noise_path ? &noise : NULL, err,
-				       errlen);
+		ret = for_each_exchange(d, recorded_path, compare_exchange,
+					&cmp, err, errlen);
 	if (!ret)
 		count_unmatched(d, &rs);
 	if (ret == -ENOMEM)
