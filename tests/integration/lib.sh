@@ -263,6 +263,36 @@ assert_no_sanitizer()
 	fi
 }
 
+# --- tcpdump ------------------------------------------------------------
+
+# start_tcpdump OUT FILTER: captures loopback into OUT.pcap (messages in
+# OUT.err) until stop_tcpdump. In immediate mode libpcap gives each packet
+# a slot of the snapshot length: a snapshot just above lo's MTU and a large
+# buffer keep bursts of 64 KiB loopback segments from being dropped.
+start_tcpdump()
+{
+	local out=$1 i
+	: >"$out.err"
+	tcpdump -i lo -w "$out.pcap" --immediate-mode -U -s 65600 -B 131072 \
+		"$2" 2>"$out.err" &
+	TCPDUMP_PID=$!
+	on_exit "kill_wait $TCPDUMP_PID"
+	for ((i = 0; i < 100; i++)); do
+		grep -q 'listening on' "$out.err" && return 0
+		sleep 0.1
+	done
+	fail "tcpdump did not start: $(cat "$out.err")"
+}
+
+# stop_tcpdump OUT: ends the capture; fails if the kernel dropped packets.
+stop_tcpdump()
+{
+	kill -INT "$TCPDUMP_PID"
+	wait "$TCPDUMP_PID" || true
+	grep -q '^0 packets dropped by kernel' "$1.err" ||
+		fail "tcpdump lost packets: $(cat "$1.err")"
+}
+
 # --- deetune replay -----------------------------------------------------
 
 # Strings no replay message and no `cat --raw` output may contain (set by

@@ -59,21 +59,8 @@ done
 
 start_record pcap --server "port:$HTTP_PORT" --server "port:$REDIS_PORT" \
 	--server "port:$MYSQL_PORT" -o "$WORK/s.dtsess"
-: >"$WORK/tcpdump.err"
-# In immediate mode libpcap gives each packet a slot of the snapshot
-# length: a snapshot just above lo's MTU and a large buffer keep bursts of
-# 64 KiB loopback segments from being dropped.
-tcpdump -i lo -w "$WORK/lo.pcap" --immediate-mode -U -s 65600 -B 131072 \
-	"tcp port $HTTP_PORT or tcp port $REDIS_PORT or tcp port $MYSQL_PORT" \
-	2>"$WORK/tcpdump.err" &
-TCPDUMP_PID=$!
-on_exit "kill_wait $TCPDUMP_PID"
-for ((i = 0; i < 100; i++)); do
-	grep -q 'listening on' "$WORK/tcpdump.err" && break
-	sleep 0.1
-done
-grep -q 'listening on' "$WORK/tcpdump.err" ||
-	fail "tcpdump did not start: $(cat "$WORK/tcpdump.err")"
+start_tcpdump "$WORK/lo" \
+	"tcp port $HTTP_PORT or tcp port $REDIS_PORT or tcp port $MYSQL_PORT"
 
 base=http://127.0.0.1:$HTTP_PORT
 curl -sS -o /dev/null -o /dev/null -o /dev/null -o /dev/null -o /dev/null \
@@ -109,11 +96,8 @@ sql -e "SELECT * FROM shop.orders; SELECT COUNT(*) FROM shop.orders;
 sql -e "SELECT nope FROM shop.orders" >/dev/null 2>&1 || true
 
 sleep 1 # in flight: to the recorder and to tcpdump
-kill -INT "$TCPDUMP_PID"
-wait "$TCPDUMP_PID" || true
+stop_tcpdump "$WORK/lo"
 stop_record
-grep -q '^0 packets dropped by kernel' "$WORK/tcpdump.err" ||
-	fail "tcpdump lost packets: $(cat "$WORK/tcpdump.err")"
 
 cat_session "$WORK/s.dtsess" "$WORK/s.jsonl" --raw
 count()

@@ -15,18 +15,7 @@ need_cmd nginx curl tcpdump tshark jq python3
 
 start_nginx sendfile "$PORT" on
 start_record sendfile --server "port:$PORT" -o "$WORK/s.dtsess"
-: >"$WORK/tcpdump.err"
-# snapshot length and buffer: see test_pcap_record.sh
-tcpdump -i lo -w "$WORK/lo.pcap" --immediate-mode -U -s 65600 -B 131072 \
-	"tcp port $PORT" 2>"$WORK/tcpdump.err" &
-TCPDUMP_PID=$!
-on_exit "kill_wait $TCPDUMP_PID"
-for ((i = 0; i < 100; i++)); do
-	grep -q 'listening on' "$WORK/tcpdump.err" && break
-	sleep 0.1
-done
-grep -q 'listening on' "$WORK/tcpdump.err" ||
-	fail "tcpdump did not start: $(cat "$WORK/tcpdump.err")"
+start_tcpdump "$WORK/lo" "tcp port $PORT"
 
 base=http://127.0.0.1:$PORT
 curl -sS -o /dev/null -o /dev/null -o /dev/null -o /dev/null \
@@ -35,11 +24,8 @@ curl -sS -o /dev/null -o /dev/null -o /dev/null -o /dev/null \
 curl -sS -o /dev/null "$base/static/small.txt"
 
 sleep 1
-kill -INT "$TCPDUMP_PID"
-wait "$TCPDUMP_PID" || true
+stop_tcpdump "$WORK/lo"
 stop_record
-grep -q '^0 packets dropped by kernel' "$WORK/tcpdump.err" ||
-	fail "tcpdump lost packets: $(cat "$WORK/tcpdump.err")"
 
 cat_session "$WORK/s.dtsess" "$WORK/s.jsonl" --raw
 holes=$(jq -s 'map(select(.flags | index("incomplete"))) | length' \
