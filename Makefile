@@ -117,7 +117,7 @@ $(O)/bpf/%.skel.h: $(O)/bpf/%.bpf.o
 
 # --- C --------------------------------------------------------------------
 
-$(O)/recorder/capture.o: $(SKELS)
+$(O)/recorder/capture.o $(O)/recorder/tls.o: $(SKELS)
 
 $(O)/%.o: %.c | $(O)
 	$(call msg,CC,$@)
@@ -191,7 +191,7 @@ check-valgrind: $(UNIT_BIN)
 		fi; \
 	done
 
-check: $(DEETUNE) $(UNIT_BIN)
+check: $(DEETUNE) $(DEMO_BACKEND) $(UNIT_BIN)
 	$(Q)tests/run.sh $(O)
 
 unit: $(UNIT_BIN)
