@@ -1,23 +1,23 @@
 #!/bin/bash
-# DeeTune demo (`make demo`, as root): starts a small JSON API (nginx) on
-# 127.0.0.1:18480, a cache (redis-server) on 127.0.0.1:18481 and a
-# database (mariadbd) on 127.0.0.1:18482, both also on a Unix socket;
-# records all three in one session with `deetune record` for 10 seconds
-# while curl (and wrk, when installed), redis-cli, redis-benchmark, the
-# mariadb client and mysqlslap call them; then shows what was recorded.
-# Everything started here is stopped on exit; the session file stays in
-# the printed /tmp directory for you to explore.
+# DeeTune demo (`make demo`, as root). Starts the three-tier demo app on
+# loopback (scripts/stack.sh: nginx on 127.0.0.1:18480 -> the orders
+# backend on :18481 -> redis-server on :18482 and mariadbd on :18483),
+# records all four tiers with `deetune record` while curl calls the API
+# (and, separately, the front door alone), shows what was recorded and,
+# when `deetune topo` exists, the service topology while traffic runs.
+# Then replays the front door's recording against a second, fresh copy of
+# the app (a "candidate" on :18484-18487: no differences) and against the
+# first one, whose state has moved on (differences, then explained by a
+# noise rules file), diffing each time. Everything started here is
+# stopped on exit; the files stay in the printed /tmp directory.
 set -euo pipefail
 
 DEETUNE=${1:?usage: scripts/demo.sh path/to/deetune}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
+STACK=$REPO/scripts/stack.sh
 PORT=18480
-REDIS_PORT=18481
-MYSQL_PORT=18482
-BASE=http://127.0.0.1:$PORT
-DURATION=10
-# The database user's password: the recording must not hold it.
-MYSQL_PASSWORD=demo-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+CANDIDATE_PORT=18484
+TOPO_SECONDS=5
 
 if [ -t 1 ]; then
 	bold=$(printf '\033[1m') plain=$(printf '\033[0m')
@@ -38,21 +38,11 @@ die()
 
 [ -x "$DEETUNE" ] || die "$DEETUNE is not executable (run 'make' first)"
 DEETUNE=$(cd "$(dirname "$DEETUNE")" && pwd)/$(basename "$DEETUNE")
+export DEETUNE # stack.sh finds the backend next to it
 [ "$(id -u)" -eq 0 ] || die "recording uses eBPF: run me as root"
-for c in nginx curl redis-server redis-cli redis-benchmark mariadbd \
-	mariadb-install-db mariadb mysqlslap; do
-	command -v "$c" >/dev/null || die "$c is missing (run 'make deps')"
-done
-for p in "$PORT" "$REDIS_PORT" "$MYSQL_PORT"; do
-	if ss -Htln "( sport = :$p )" | grep -q .; then
-		die "port $p is in use; stop what listens there first"
-	fi
-done
+command -v jq >/dev/null || die "jq is missing (run 'make deps')"
 
 DIR=$(mktemp -d /tmp/deetune-demo.XXXXXX)
-SESSION=$DIR/demo.dtsess
-REDIS_SOCK=$DIR/redis/redis.sock
-MYSQL_SOCK=$DIR/mysql/mysqld.sock
 pids=()
 cleanup()
 {
@@ -63,189 +53,153 @@ cleanup()
 	for pid in "${pids[@]}"; do
 		wait "$pid" 2>/dev/null || true
 	done
+	"$STACK" stop "$DIR/candidate" || true
+	"$STACK" stop "$DIR/app" || true
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-heading "Starting the demo service"
-mkdir -p "$DIR/nginx/tmp"
-sed -e "s|@PORT@|$PORT|g" -e "s|@ROOT@|$REPO/fixtures/demo/www|g" \
-	"$REPO/fixtures/demo/site.conf.in" >"$DIR/nginx/site.conf"
-sed -e "s|@DIR@|$DIR/nginx|g" -e "s|@USER@|user root;|" \
-	-e "s|@SENDFILE@|off|" -e "s|@SITE@|$DIR/nginx/site.conf|" \
-	"$REPO/fixtures/nginx/nginx.conf.in" >"$DIR/nginx/nginx.conf"
-nginx -p "$DIR/nginx" -c "$DIR/nginx/nginx.conf" -e "$DIR/nginx/error.log" \
-	>"$DIR/nginx/stdout" 2>&1 &
-pids+=("$!")
-for ((i = 0; ; i++)); do
-	curl -s -o /dev/null "$BASE/health" && break
-	[ "$i" -lt 100 ] || die "nginx did not start: $(cat "$DIR/nginx/error.log")"
-	sleep 0.1
-done
-echo "orders API (nginx) listening on $BASE"
-
-mkdir -p "$DIR/redis"
-redis-server --bind 127.0.0.1 --port "$REDIS_PORT" \
-	--unixsocket "$REDIS_SOCK" --unixsocketperm 700 --save '' \
-	--appendonly no --dir "$DIR/redis" --logfile "$DIR/redis/redis.log" &
-pids+=("$!")
-for ((i = 0; ; i++)); do
-	[ "$(redis-cli -p "$REDIS_PORT" PING 2>/dev/null)" = PONG ] && break
-	[ "$i" -lt 100 ] || die "redis-server did not start: $(cat "$DIR/redis/redis.log")"
-	sleep 0.1
-done
-echo "cache (redis-server) listening on 127.0.0.1:$REDIS_PORT and $REDIS_SOCK"
-
-mkdir -p "$DIR/mysql"
-mariadb-install-db --no-defaults --datadir="$DIR/mysql/data" \
-	--auth-root-authentication-method=normal --skip-test-db --user=root \
-	>"$DIR/mysql/install.log" 2>&1 ||
-	die "mariadb-install-db failed: $(cat "$DIR/mysql/install.log")"
-mariadbd --no-defaults --datadir="$DIR/mysql/data" --user=root \
-	--port="$MYSQL_PORT" --bind-address=127.0.0.1 --socket="$MYSQL_SOCK" \
-	--pid-file="$DIR/mysql/mysqld.pid" --log-error="$DIR/mysql/error.log" \
-	--skip-log-bin --skip-name-resolve --innodb-buffer-pool-size=32M \
-	>"$DIR/mysql/stdout" 2>&1 &
-pids+=("$!")
-mysql_root()
-{
-	mariadb --no-defaults -S "$MYSQL_SOCK" -u root "$@"
-}
-for ((i = 0; ; i++)); do
-	mysql_root -e 'SELECT 1' >/dev/null 2>&1 && break
-	[ "$i" -lt 300 ] || die "mariadbd did not start: $(cat "$DIR/mysql/error.log")"
-	sleep 0.1
-done
-mysql_root <"$REPO/fixtures/demo/shop.sql" || die "loading the shop database failed"
-for host in 127.0.0.1 localhost; do
-	mysql_root -e "CREATE USER 'demo'@'$host' IDENTIFIED BY '$MYSQL_PASSWORD';
-		GRANT ALL ON shop.* TO 'demo'@'$host'" || die "CREATE USER failed"
-done
-echo "database (mariadbd) listening on 127.0.0.1:$MYSQL_PORT and $MYSQL_SOCK"
+heading "Starting the demo app"
+"$STACK" start "$DIR/app" "$PORT"
+# shellcheck source=/dev/null
+. "$DIR/app/stack.env"
+echo "nginx          $BASE_URL (reverse proxy, keep-alive upstream)"
+echo "orders backend $BACKEND_URL ($BACKEND_BIN)"
+echo "redis-server   127.0.0.1:$REDIS_PORT (cache)"
+echo "mariadbd       127.0.0.1:$MYSQL_PORT (database)"
 echo "working directory: $DIR"
 
-heading "Recording the three services for $DURATION s"
-selectors=(--server "port:$PORT" --server "port:$REDIS_PORT"
-	--server "unix:$REDIS_SOCK" --server "port:$MYSQL_PORT"
-	--server "unix:$MYSQL_SOCK")
-echo "\$ deetune record ${selectors[*]} --duration ${DURATION}s -o $SESSION"
-"$DEETUNE" record "${selectors[@]}" --duration "${DURATION}s" \
-	-o "$SESSION" 2>"$DIR/record.log" &
-rec_pid=$!
-pids+=("$rec_pid")
-for ((i = 0; ; i++)); do
-	grep -q '^recording:' "$DIR/record.log" && break
-	if ! kill -0 "$rec_pid" 2>/dev/null || [ "$i" -ge 200 ]; then
-		die "deetune record did not start: $(cat "$DIR/record.log")"
-	fi
-	sleep 0.1
-done
-grep '^recording:' "$DIR/record.log"
+# record NAME SEL...: `deetune record` in the background until SIGINT.
+record()
+{
+	local name=$1 i
+	shift
+	"$DEETUNE" record "$@" -o "$DIR/$name.dtsess" 2>"$DIR/$name.log" &
+	pids+=("$!")
+	for ((i = 0; ; i++)); do
+		grep -q '^recording:' "$DIR/$name.log" && return 0
+		if ! kill -0 "$!" 2>/dev/null || [ "$i" -ge 200 ]; then
+			die "deetune record did not start: $(cat "$DIR/$name.log")"
+		fi
+		sleep 0.1
+	done
+}
+
+heading "Recording every tier, and the front door on its own"
+tiers=(--server "port:$NGINX_PORT" --server "port:$BACKEND_PORT"
+	--server "port:$REDIS_PORT" --server "port:$MYSQL_PORT")
+echo "\$ deetune record ${tiers[*]} -o $DIR/app.dtsess"
+record app "${tiers[@]}"
+echo "\$ deetune record --server port:$NGINX_PORT -o $DIR/front.dtsess"
+record front --server "port:$NGINX_PORT"
+rec_pids=("${pids[@]}")
+
+# traffic: one round of calls on keep-alive connections; prints its counts.
+traffic()
+{
+	local i items=() orders=0
+	for i in 1 2 3 4 5 6 7 8 1 2 3 99; do
+		items+=(-o /dev/null "$BASE_URL/api/items/$i")
+	done
+	curl -s "${items[@]}"
+	for i in 1 2 3 4 5; do
+		curl -s -o /dev/null -H 'Content-Type: application/json' \
+			-d "{\"item_id\":$i,\"qty\":$((i * 2))}" \
+			"$BASE_URL/api/orders"
+		orders=$((orders + 1))
+	done
+	curl -s -o /dev/null "$BASE_URL/api/fail" -o /dev/null \
+		"$BASE_URL/api/fail"
+	curl -s -o /dev/null "$BASE_URL/health"
+	echo "curl: 20 requests: 12 GET /api/items/ID (8 cache misses, 3 hits, 1 unknown: 404),"
+	echo "      $orders POST /api/orders (201), 2 GET /api/fail (500, injected), 1 GET /health"
+}
 
 heading "Calling the API"
-requests=0
-for round in 1 2 3 4 5; do
-	# several requests on one keep-alive connection...
-	curl -s -o /dev/null "$BASE/api/v1/orders" \
-		-o /dev/null "$BASE/api/v1/orders/42" \
-		-o /dev/null "$BASE/api/v1/orders/7" \
-		-o /dev/null "$BASE/api/v1/orders/999"
-	# ...and one connection per request
-	curl -s -o /dev/null "$BASE/health"
-	curl -s -o /dev/null -H 'Content-Type: application/json' \
-		-d "{\"customer\":\"demo\",\"round\":$round}" "$BASE/api/v1/orders"
-	curl -s -o /dev/null "$BASE/no/such/page"
-	requests=$((requests + 7))
+traffic
+sleep 1 # the last responses reach the recorders
+kill -INT "${rec_pids[@]}"
+for pid in "${rec_pids[@]}"; do
+	wait "$pid" || die "deetune record exited with $?: $(cat "$DIR"/*.log)"
 done
-echo "curl: $requests requests (keep-alive and one-shot, GET and POST, 200/201/404)"
-if command -v wrk >/dev/null; then
-	wrk -t1 -c2 -d2s -s "$REPO/fixtures/demo/wrk.lua" "$BASE/" |
-		sed -n 's/^ *\([0-9]* requests in .*\)/wrk: \1/p'
-fi
+pids=()
+grep -h '^recorded:' "$DIR/app.log" "$DIR/front.log"
 
-heading "Calling the cache"
-rcli()
-{
-	redis-cli -p "$REDIS_PORT" "$@" >/dev/null
-}
-for round in 1 2 3; do
-	rcli SET "order:42" "{\"id\":42,\"round\":$round}" EX 60
-	rcli GET "order:42"
-	rcli GET "order:missing"
-	rcli INCR orders:count
-	rcli HSET "customer:1" name Ada email ada@example.com
-	rcli HGETALL "customer:1"
-	rcli LPUSH recent:orders "$round"
-	rcli LRANGE recent:orders 0 9
-	rcli HINCRBY "customer:1" name 1 # an error: not an integer
-done
-# the usual local setup: the socket
-redis-cli -s "$REDIS_SOCK" GET orders:count >/dev/null
-printf 'MULTI\nINCR orders:count\nEXPIRE orders:count 300\nEXEC\n' |
-	redis-cli -p "$REDIS_PORT" >/dev/null
-echo "redis-cli: 29 commands (one over the Unix socket), a MULTI/EXEC"
-redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" -c 4 -P 16 -n 4000 \
-	-t get,set -q 2>/dev/null | tr '\r' '\n' |
-	sed -n 's/^ *\([A-Z]*: [0-9.]* requests per second\).*/redis-benchmark: \1/p'
+heading "deetune inspect $DIR/app.dtsess"
+"$DEETUNE" inspect "$DIR/app.dtsess"
 
-heading "Calling the database"
-mysql_demo()
-{
-	mariadb --no-defaults -u demo -p"$MYSQL_PASSWORD" -D shop "$@"
-}
-n=0
-while IFS= read -r sql; do
-	mysql_demo -h 127.0.0.1 -P "$MYSQL_PORT" -e "$sql" >/dev/null 2>&1 || true
-	n=$((n + 1))
-done <"$REPO/fixtures/demo/queries.sql"
-mysql_demo -S "$MYSQL_SOCK" -e 'SELECT COUNT(*) FROM orders' >/dev/null
-echo "mariadb: $n statements over TCP (one fails: no such table), one over the Unix socket"
-mysqlslap --no-defaults -h 127.0.0.1 -P "$MYSQL_PORT" -u demo \
-	-p"$MYSQL_PASSWORD" --create-schema=shop --concurrency=4 \
-	--iterations=2 --number-of-queries=100 \
-	--query="SELECT id, item, amount FROM orders WHERE status = 'paid'" \
-	>/dev/null 2>&1 && echo "mysqlslap: 200 queries from 4 concurrent clients"
-
-heading "Waiting for the recording to end (--duration ${DURATION}s)"
-rc=0
-wait "$rec_pid" || rc=$?
-grep -v '^recording:' "$DIR/record.log" || true
-[ "$rc" -eq 0 ] || die "deetune record exited with $rc"
-
-heading "deetune inspect $SESSION"
-"$DEETUNE" inspect "$SESSION"
-
-"$DEETUNE" cat "$SESSION" >"$DIR/demo.jsonl"
-if command -v jq >/dev/null; then
-	heading "Exchanges per protocol and server"
-	jq -r '"\(.protocol) \(.server.addr)"' "$DIR/demo.jsonl" |
-		sort | uniq -c
-	heading "A few of each (deetune cat $SESSION | jq ...)"
-	jq -cn 'limit(3; inputs | select(.protocol == "http")) |
-		{request: (.request.method + " " + .request.path),
-		 status: .response.status, duration_ns}' "$DIR/demo.jsonl"
-	jq -cn 'limit(4; inputs |
-		select(.protocol == "redis" and .client.comm == "redis-cli")) |
-		{command: .request.command, args: .request.args,
-		 reply: .response.summary, server: .server.addr}' \
-		"$DIR/demo.jsonl"
-	jq -cn 'limit(6; inputs |
-		select(.protocol == "mysql" and .request.command == "COM_QUERY")) |
-		{sql: .request.sql, result: .response.kind,
-		 rows: .response.rows, affected: .response.affected_rows,
-		 error: .response.error_message} |
-		with_entries(select(.value != null))' "$DIR/demo.jsonl"
-else
-	heading "First 3 exchanges (deetune cat $SESSION | head -n 3)"
-	head -n 3 "$DIR/demo.jsonl" | cut -c 1-300
-fi
-if "$DEETUNE" cat --raw "$SESSION" | grep -qF "$MYSQL_PASSWORD"; then
+"$DEETUNE" cat "$DIR/app.dtsess" >"$DIR/app.jsonl"
+heading "Exchanges per tier (client process -> server, protocol)"
+jq -r '"\(.client.comm) -> \(.server.addr) \(.protocol)"' "$DIR/app.jsonl" |
+	sort | uniq -c | sort -rn
+heading "One request through the tiers (deetune cat $DIR/app.dtsess | jq ...)"
+jq -c 'select(.protocol == "http" and .request.path == "/api/items/1") |
+	{via: "\(.client.comm) -> \(.server.addr)",
+	 request: (.request.method + " " + .request.path),
+	 status: .response.status}' "$DIR/app.jsonl" | head -n 2
+jq -c 'select(.protocol == "redis") |
+	{redis: ([.request.command] + .request.args | join(" ")),
+	 reply: .response.summary}' "$DIR/app.jsonl" | head -n 3
+jq -c 'select(.protocol == "mysql" and .request.command == "COM_QUERY") |
+	{sql: .request.sql, result: .response.kind, rows: .response.rows} |
+	with_entries(select(.value != null))' "$DIR/app.jsonl" | head -n 2
+if "$DEETUNE" cat --raw "$DIR/app.dtsess" | grep -qF "$MYSQL_PASSWORD"; then
 	die "the database password is in the session"
 fi
-echo "The database password does not appear in the session (handshakes are redacted)."
+echo "The database password does not appear in the session."
+
+if "$DEETUNE" topo --help >/dev/null 2>&1; then
+	# Name the backend after what it does, not its (truncated) comm.
+	topo=(topo "${tiers[@]}" --service "orders=pid:$BACKEND_PID"
+		--duration "${TOPO_SECONDS}s" --format table)
+	heading "deetune ${topo[*]} (traffic running)"
+	"$DEETUNE" "${topo[@]}" >"$DIR/topo.txt" 2>"$DIR/topo.log" &
+	topo_pid=$!
+	pids+=("$topo_pid")
+	sleep 1 # the probes attach
+	while kill -0 "$topo_pid" 2>/dev/null; do
+		traffic >/dev/null
+	done
+	wait "$topo_pid" || die "deetune topo failed: $(cat "$DIR/topo.log")"
+	pids=()
+	cat "$DIR/topo.txt"
+fi
+
+heading "Replaying the front door against a fresh candidate on :$CANDIDATE_PORT"
+"$STACK" start "$DIR/candidate" "$CANDIDATE_PORT"
+replay()
+{
+	local target=$1 out=$2 rc=0
+	shift 2
+	echo "\$ deetune replay $DIR/front.dtsess --target $target --concurrency 1 --speed max -o $out --diff $*"
+	"$DEETUNE" replay "$DIR/front.dtsess" --target "$target" \
+		--concurrency 1 --speed max -o "$out" --diff "$@" || rc=$?
+	echo "(exit status $rc)"
+	[ "$rc" -le 1 ] || die "deetune replay failed"
+}
+replay "http://127.0.0.1:$CANDIDATE_PORT" "$DIR/candidate.dtsess"
+
+heading "Replaying it against the first app, whose cache and tables moved on"
+replay "$BASE_URL" "$DIR/again.dtsess"
+
+heading "The same with noise rules: cache status and fresh ids are expected"
+cat >"$DIR/rules.json" <<'EOF'
+{
+  "comment": "the cache may be warm; order ids and counts grow",
+  "ignore_headers": ["X-Cache"],
+  "endpoints": [{"match": "POST /api/orders", "ignore": ["$.id", "$.orders"]}]
+}
+EOF
+cat "$DIR/rules.json"
+echo "\$ deetune diff --rules $DIR/rules.json $DIR/front.dtsess $DIR/again.dtsess"
+rc=0
+"$DEETUNE" diff --rules "$DIR/rules.json" "$DIR/front.dtsess" \
+	"$DIR/again.dtsess" >"$DIR/rules-diff.txt" || rc=$?
+tail -n 1 "$DIR/rules-diff.txt"
+echo "(exit status $rc; the whole report is in $DIR/rules-diff.txt)"
 
 heading "Done"
-echo "The session stays in $SESSION; try:"
-echo "  $DEETUNE cat --raw $SESSION | less"
-echo "The demo services are stopped."
+echo "The sessions stay in $DIR; try:"
+echo "  $DEETUNE cat $DIR/app.dtsess | jq ."
+echo "The demo app is stopped."
