@@ -158,6 +158,13 @@ int dt_session_writer_flush(struct dt_session_writer *w);
  * (copied). No append after this. */
 int dt_session_writer_finish(struct dt_session_writer *w,
 			     const struct dt_attr *stats, size_t nstats);
+/* After a failed write, once the caller has cut its file back to
+ * dt_session_writer_bytes() bytes (what was written whole): clears the
+ * error and drops the records of the frame that failed, so that
+ * dt_session_writer_finish() can still write the index and trailer (e.g.
+ * after a full disk, once space is freed). 0, or -EINVAL when no write had
+ * failed. */
+int dt_session_writer_recover(struct dt_session_writer *w);
 uint64_t dt_session_writer_exchanges(const struct dt_session_writer *w);
 uint64_t dt_session_writer_bytes(const struct dt_session_writer *w);
 void dt_session_writer_free(struct dt_session_writer *w);

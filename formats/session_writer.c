@@ -268,6 +268,17 @@ int dt_session_writer_finish(struct dt_session_writer *w,
 	return 0;
 }
 
+int dt_session_writer_recover(struct dt_session_writer *w)
+{
+	if (!w->err || w->finished)
+		return -EINVAL;
+	w->err = 0;
+	w->exchanges -= w->frame.records;
+	memset(&w->frame, 0, sizeof(w->frame));
+	w->raw.len = 0;
+	return 0;
+}
+
 uint64_t dt_session_writer_exchanges(const struct dt_session_writer *w)
 {
 	return w->exchanges;

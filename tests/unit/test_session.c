@@ -981,6 +981,50 @@ static void put_index(struct dt_buf *b, const struct dt_index_entry *e,
 
 /* Index entries and trailers that pass their checksums but disagree with
  * the frames. */
+/* A full disk: the frame that failed is dropped, the file written so far
+ * gets its index and trailer once space is back. */
+static void test_writer_recover(void **state)
+{
+	struct dt_session_writer_opts opts = { .frame_bytes = 4096 };
+	struct mem_sink *s = new_sink();
+	struct dt_session_sink sink = sink_of(s);
+	struct dt_session_writer *w;
+	struct dt_session_reader *r;
+	struct dt_exchange x;
+	unsigned int i, n;
+	char err[256];
+	int ret = 0;
+
+	(void)state;
+	assert_int_equal(dt_session_writer_new(&w, &sink, test_meta, 4, &opts),
+			 0);
+	assert_int_equal(dt_session_writer_recover(w), -EINVAL);
+	s->fail_at = 4; /* header, two frames, then the disk is full */
+	for (i = 0; i < 200 && !ret; i++) {
+		make_exchange(i, &x);
+		ret = dt_session_writer_append(w, &x);
+		dt_exchange_release(&x);
+	}
+	assert_int_equal(ret, -ENOSPC);
+	make_exchange(i, &x);
+	assert_int_equal(dt_session_writer_append(w, &x), -ENOSPC);
+	dt_exchange_release(&x);
+	assert_int_equal(dt_session_writer_bytes(w), s->buf.len);
+	assert_int_equal(dt_session_writer_recover(w), 0);
+	s->fail_at = 0;
+	assert_int_equal(dt_session_writer_finish(w, test_stats, 3), 0);
+	assert_int_equal(read_session(s->buf.data, s->buf.len, &n, err,
+				      sizeof(err)), 0);
+	assert_true(n > 0);
+	assert_int_equal(n, dt_session_writer_exchanges(w));
+	assert_int_equal(dt_session_reader_open(&r, s->buf.data, s->buf.len,
+						err, sizeof(err)), 0);
+	assert_true(dt_session_reader_has_trailer(r));
+	dt_session_reader_free(r);
+	dt_session_writer_free(w);
+	free_sink(s);
+}
+
 static void test_index_mismatch(void **state)
 {
 	struct dt_index_entry e[2] = { 0 };
@@ -1062,6 +1106,7 @@ int main(void)
 		cmocka_unit_test(test_header_versions),
 		cmocka_unit_test(test_hostile_frames),
 		cmocka_unit_test(test_index_mismatch),
+		cmocka_unit_test(test_writer_recover),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
