@@ -164,14 +164,6 @@ bool dt_json_scalar_text(const json_t *v, struct dt_sbuf *b);
 /* rules.c, normalize.c                                                    */
 /* ---------------------------------------------------------------------- */
 
-/*
- * regex_check.c: refuses extended regexes that would make regcomp() build
- * a huge tree (stacked quantifiers, nested repetitions past a bound) or
- * match in exponential time (backreferences). 0, or -EINVAL with why in
- * err.
- */
-int dt_regex_check(const char *re, size_t len, char *err, size_t errlen);
-
 struct dt_normalizer {
 	regex_t re;
 	char *pattern;

@@ -5,7 +5,8 @@
  * nested repetitions grow the compiled regex exponentially: a 1 KiB
  * pattern can ask for gigabytes. This walks the pattern as POSIX
  * extended syntax and estimates the size of the tree regcomp() would
- * build, refusing patterns past a bound no sensible normaliser reaches.
+ * build, refusing patterns past a bound no sensible user pattern reaches
+ * (diff normalisers, redaction rules).
  * Backreferences, whose matching takes exponential time, are refused too.
  * Anything else odd is left for regcomp() to judge.
  */
@@ -13,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "diff/diff_int.h"
+#include "formats/formats.h"
 
 /* Tree nodes regcomp() may build, and the largest repetition count. */
 #define REGEX_MAX_NODES 20000
