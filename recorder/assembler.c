@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <utlist.h>
 
 #include "recorder/recorder_int.h"
 
@@ -17,18 +18,37 @@
 /* How long a closed connection waits for data from syscalls that raced
  * with its close; far above the reader's polling interval. */
 #define CLOSE_GRACE_NS 200000000ull
+/* An emptied stream buffer above this size goes back to the allocator, so
+ * that memory follows the bytes held rather than the largest message. */
+#define STREAM_KEEP_CAP (64u << 10)
+
+/* A close reported before any other event of its connection: a syscall
+ * that raced with the close delivers the connection's first bytes after
+ * it. Kept for the grace period. */
+struct early_close {
+	uint64_t conn_id;
+	uint64_t ts;
+	uint64_t end_pos[2];
+	UT_hash_handle hh;
+	struct early_close *prev, *next; /* oldest first (utlist) */
+};
 
 struct dt_assembler {
 	struct dt_conn *by_id;
 	struct dt_conn *by_tuple;
 	/* closed connections waiting out the grace period, in close order */
 	struct dt_conn *closed_head, *closed_tail;
+	struct early_close *early_by_id, *early_list;
 	size_t max_message;
 	uint64_t realtime_offset;
 	dt_exchange_fn fn;
 	void *ctx;
 	int stop;             /* non-zero once fn asked to stop */
 	const struct dt_proto_ops *forced; /* --protocol, NULL = detect */
+	/* connections holding bytes, most recently fed first; the head's
+	 * lru_prev is the tail (utlist) */
+	struct dt_conn *lru;
+	size_t mem_limit;     /* bound on stats.buffered, 0 = none */
 	struct dt_assembler_stats stats;
 };
 
@@ -64,8 +84,40 @@ static void stream_release(struct dt_stream *s)
 	memset(s, 0, sizeof(*s));
 }
 
+void dt_assembler_set_memory_limit(struct dt_assembler *a, size_t limit)
+{
+	a->mem_limit = limit;
+}
+
+static void lru_remove(struct dt_assembler *a, struct dt_conn *c)
+{
+	if (!c->lru_prev)
+		return;
+	DL_DELETE2(a->lru, c, lru_prev, lru_next);
+	c->lru_prev = c->lru_next = NULL;
+}
+
+/* Brings stats.buffered up to date with what c holds now; a connection
+ * holding nothing leaves the eviction list, and one just fed moves to its
+ * front. O(1): the decoders keep their own counts. */
+static void conn_account(struct dt_assembler *a, struct dt_conn *c, bool fed)
+{
+	uint64_t held = c->s[0].len + c->s[1].len;
+
+	if (c->proto && c->proto->held)
+		held += c->proto->held(c->state);
+	a->stats.buffered += held - c->held;
+	c->held = held;
+	if (!held || fed)
+		lru_remove(a, c);
+	if (held && fed)
+		DL_PREPEND2(a->lru, c, lru_prev, lru_next);
+}
+
 static void conn_free(struct dt_assembler *a, struct dt_conn *c)
 {
+	lru_remove(a, c);
+	a->stats.buffered -= c->held;
 	HASH_DELETE(hh, a->by_id, c);
 	HASH_DELETE(hh_tuple, a->by_tuple, c);
 	if (c->proto)
@@ -76,12 +128,26 @@ static void conn_free(struct dt_assembler *a, struct dt_conn *c)
 	a->stats.conns--;
 }
 
+static void early_close_drop(struct dt_assembler *a, struct early_close *e)
+{
+	HASH_DELETE(hh, a->early_by_id, e);
+	DL_DELETE(a->early_list, e);
+	free(e);
+}
+
+static void early_close_clear(struct dt_assembler *a)
+{
+	while (a->early_list)
+		early_close_drop(a, a->early_list);
+}
+
 void dt_assembler_free(struct dt_assembler *a)
 {
 	struct dt_conn *c, *tmp;
 
 	if (!a)
 		return;
+	early_close_clear(a);
 	a->closed_head = a->closed_tail = NULL;
 	HASH_ITER(hh, a->by_id, c, tmp)
 		conn_free(a, c);
@@ -197,6 +263,55 @@ static void unix_path_set(char out[108], const char *sun_path)
 	out[strnlen(out, DT_PATH_LEN - 1)] = '\0';
 }
 
+/* The connection ends once the grace period after ts is over; end_pos
+ * holds the stream lengths the close reported (by DT_DIR_*, 0 unknown).
+ * The list stays in arrival order: a close kept in early_close is older
+ * than its neighbours and merely ends a little late. */
+static void conn_mark_closed(struct dt_assembler *a, struct dt_conn *c,
+			     uint64_t ts, const uint64_t end_pos[2])
+{
+	if (c->closed_ts)
+		return;
+	c->closed_ts = ts ? ts : 1;
+	memcpy(c->end_pos, end_pos, sizeof(c->end_pos));
+	if (a->closed_tail)
+		a->closed_tail->next_closed = c;
+	else
+		a->closed_head = c;
+	a->closed_tail = c;
+}
+
+static int early_close_add(struct dt_assembler *a, const struct dt_event *ev)
+{
+	struct early_close *e;
+
+	HASH_FIND(hh, a->early_by_id, &ev->conn_id, sizeof(ev->conn_id), e);
+	if (e)
+		return 0;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->conn_id = ev->conn_id;
+	e->ts = ev->ts_ns;
+	e->end_pos[DT_DIR_EGRESS] = ev->pos;
+	e->end_pos[DT_DIR_INGRESS] = ev->msg_size;
+	HASH_ADD(hh, a->early_by_id, conn_id, sizeof(e->conn_id), e);
+	DL_APPEND(a->early_list, e);
+	return 0;
+}
+
+/* A new connection whose close came first is closed already. */
+static void early_close_claim(struct dt_assembler *a, struct dt_conn *c)
+{
+	struct early_close *e;
+
+	HASH_FIND(hh, a->early_by_id, &c->id, sizeof(c->id), e);
+	if (!e)
+		return;
+	conn_mark_closed(a, c, e->ts, e->end_pos);
+	early_close_drop(a, e);
+}
+
 static struct dt_conn *conn_get(struct dt_assembler *a,
 				const struct dt_event *ev)
 {
@@ -233,6 +348,7 @@ static struct dt_conn *conn_get(struct dt_assembler *a,
 	HASH_ADD(hh, a->by_id, id, sizeof(c->id), c);
 	HASH_ADD(hh_tuple, a->by_tuple, tuple, sizeof(c->tuple), c);
 	a->stats.conns++;
+	early_close_claim(a, c);
 	return c;
 }
 
@@ -256,6 +372,8 @@ int dt_assembler_emit(struct dt_assembler *a, struct dt_conn *c,
 	}
 	if (c->midstream)
 		x->flags |= DT_XF_MIDSTREAM;
+	if (c->tls)
+		x->flags |= DT_XF_TLS;
 	if (x->flags & DT_XF_INCOMPLETE)
 		a->stats.incomplete++;
 	for (uint64_t *t = &x->req_start_ns; t <= &x->resp_end_ns; t++)
@@ -330,6 +448,11 @@ void dt_stream_consume(struct dt_stream *s, size_t n, uint64_t *start_ts,
 	s->len -= n;
 	s->base += n + s->holes;
 	s->holes = 0;
+	if (!s->len && s->cap > STREAM_KEEP_CAP) {
+		free(s->buf);
+		s->buf = NULL;
+		s->cap = 0;
+	}
 	/* keep the last mark at or before the new base, and all after it */
 	while (keep + 1 < s->nmarks && s->marks[keep + 1].off <= s->base)
 		keep++;
@@ -377,6 +500,7 @@ static int stream_add(struct dt_assembler *a, struct dt_conn *c,
 	}
 	if (pos > s->next) {
 		a->stats.gaps++;
+		c->lost_bytes = true;
 		ret = stream_hole(a, c, ev->dir & 1, pos - s->next,
 				  DT_XF_INCOMPLETE);
 		if (ret)
@@ -405,6 +529,7 @@ static int stream_add(struct dt_assembler *a, struct dt_conn *c,
 static const struct dt_proto_ops *const protocols[] = {
 	&dt_proto_mysql,
 	&dt_proto_redis,
+	&dt_proto_http2,
 	&dt_proto_http1,
 };
 
@@ -447,8 +572,12 @@ static int conn_detect(struct dt_assembler *a, struct dt_conn *c, int dir)
 		else if (r > 0)
 			return conn_use(c, protocols[i]);
 	}
-	if (!wait)
+	/* bytes on a selected port that no decoder takes are counted:
+	 * binary noise, or a protocol we do not decode */
+	if (!wait) {
 		c->ignored = true;
+		dt_assembler_count_malformed(a);
+	}
 	return 0;
 }
 
@@ -470,6 +599,8 @@ static int on_data(struct dt_assembler *a, struct dt_conn *c,
 	int ret;
 
 	endpoint_from_event(&c->local, ev, c->path);
+	if (ev->flags & DT_EVF_TLS)
+		c->tls = true;
 	if (ev->type == DT_EV_SENDFILE) {
 		/* the bytes are past the ones we hold: a hole of known size */
 		struct dt_stream *s = &c->s[dir];
@@ -502,14 +633,50 @@ static int on_data(struct dt_assembler *a, struct dt_conn *c,
 	return c->proto->on_data(a, c, dir);
 }
 
+/* Drops what c holds to honour the memory bound, through the gap path:
+ * the request being read is flagged incomplete, then the response being
+ * read is lost, so every request waiting goes out flagged incomplete and
+ * decoding restarts at the next message start. */
+static int conn_evict(struct dt_assembler *a, struct dt_conn *c)
+{
+	bool decoding = c->proto && c->req_dir >= 0;
+	int ret = 0;
+
+	a->stats.evicted++;
+	if (decoding)
+		ret = stream_hole(a, c, c->req_dir, 0, DT_XF_INCOMPLETE);
+	for (int d = 0; d < 2; d++)
+		dt_stream_consume(&c->s[d], c->s[d].len, NULL, NULL);
+	if (!ret && decoding)
+		ret = c->proto->on_gap(a, c, !c->req_dir, 0, DT_XF_INCOMPLETE);
+	/* detection starts over on bytes that may begin anywhere */
+	if (!c->proto)
+		c->resync_start = true;
+	conn_account(a, c, false);
+	lru_remove(a, c);
+	return ret < 0 ? ret : 0;
+}
+
+static int enforce_memory_limit(struct dt_assembler *a)
+{
+	int ret = 0;
+
+	while (!ret && a->mem_limit && a->stats.buffered > a->mem_limit &&
+	       a->lru)
+		ret = conn_evict(a, a->lru->lru_prev);
+	return ret;
+}
+
 int dt_assembler_event(struct dt_assembler *a, const struct dt_event *ev,
 		       const uint8_t *data)
 {
 	struct dt_conn *c = conn_get(a, ev);
+	uint64_t end_pos[2];
 	int ret = 0;
 
 	if (!c)
-		return ev->type == DT_EV_CLOSE ? 0 : -ENOMEM;
+		return ev->type == DT_EV_CLOSE ? early_close_add(a, ev) :
+						 -ENOMEM;
 	switch (ev->type) {
 	case DT_EV_UNIX_PATH:
 		unix_path_set(c->path, (const char *)data);
@@ -523,22 +690,61 @@ int dt_assembler_event(struct dt_assembler *a, const struct dt_event *ev,
 			ret = on_data(a, c, ev, data);
 		break;
 	case DT_EV_CLOSE:
-		if (c->closed_ts)
-			break;
-		c->closed_ts = ev->ts_ns ? ev->ts_ns : 1;
-		if (a->closed_tail)
-			a->closed_tail->next_closed = c;
-		else
-			a->closed_head = c;
-		a->closed_tail = c;
+		end_pos[DT_DIR_EGRESS] = ev->pos;
+		end_pos[DT_DIR_INGRESS] = ev->msg_size;
+		conn_mark_closed(a, c, ev->ts_ns, end_pos);
 		break;
 	}
+	conn_account(a, c, ev->type == DT_EV_DATA ||
+			   ev->type == DT_EV_SENDFILE);
+	if (!ret)
+		ret = enforce_memory_limit(a);
 	return ret ? ret : a->stop;
+}
+
+/* Bytes the close says were sent but whose events were lost (ring buffer
+ * full) after the last ones seen: without this, a response lost whole at
+ * the end of a connection would pass for no response at all. Requests
+ * first, so that a lost response flags them incomplete. When the close
+ * gave no lengths (its event was lost too, or the recording ends first)
+ * on a connection known to lose events, the responses due may be in what
+ * was lost: the requests waiting are flagged the same way. */
+static int conn_trailing_gaps(struct dt_assembler *a, struct dt_conn *c)
+{
+	int first = c->req_dir == DT_DIR_EGRESS ? DT_DIR_EGRESS :
+						  DT_DIR_INGRESS;
+	int ret = 0;
+
+	if (!c->end_pos[0] && !c->end_pos[1] && c->lost_bytes)
+		return stream_hole(a, c, !first, 0, DT_XF_INCOMPLETE);
+	for (int i = 0; i < 2 && !ret; i++) {
+		int d = i ? !first : first;
+		struct dt_stream *s = &c->s[d];
+
+		if (c->end_pos[d] <= s->next)
+			continue;
+		a->stats.gaps++;
+		ret = stream_hole(a, c, d, c->end_pos[d] - s->next,
+				  DT_XF_INCOMPLETE);
+		s->next = c->end_pos[d];
+	}
+	return ret;
+}
+
+/* Flushes what the connection's decoder holds, as the connection ends. */
+static int conn_flush(struct dt_assembler *a, struct dt_conn *c)
+{
+	int ret;
+
+	if (!c->proto)
+		return 0;
+	ret = conn_trailing_gaps(a, c);
+	return ret ? ret : c->proto->on_close(a, c);
 }
 
 static int conn_end(struct dt_assembler *a, struct dt_conn *c)
 {
-	int ret = c->proto ? c->proto->on_close(a, c) : 0;
+	int ret = conn_flush(a, c);
 
 	conn_free(a, c);
 	return ret;
@@ -549,6 +755,8 @@ int dt_assembler_expire(struct dt_assembler *a, uint64_t now_ns)
 	struct dt_conn *c;
 	int ret = 0;
 
+	while (a->early_list && a->early_list->ts + CLOSE_GRACE_NS <= now_ns)
+		early_close_drop(a, a->early_list);
 	while ((c = a->closed_head) && c->closed_ts + CLOSE_GRACE_NS <= now_ns) {
 		a->closed_head = c->next_closed;
 		if (!a->closed_head)
@@ -565,11 +773,12 @@ int dt_assembler_finish(struct dt_assembler *a)
 	struct dt_conn *c, *tmp;
 	int ret = 0;
 
+	early_close_clear(a);
 	a->closed_head = a->closed_tail = NULL;
 	/* flush all before freeing any: emit looks up peers */
 	HASH_ITER(hh, a->by_id, c, tmp) {
-		if (c->proto && !ret)
-			ret = c->proto->on_close(a, c);
+		if (!ret)
+			ret = conn_flush(a, c);
 	}
 	HASH_ITER(hh, a->by_id, c, tmp)
 		conn_free(a, c);

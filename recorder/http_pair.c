@@ -165,6 +165,16 @@ static int pair_early(struct dt_assembler *a, struct dt_conn *c)
 	return ret;
 }
 
+/* The request just read is the one an early response answered. */
+static int answer_early(struct dt_assembler *a, struct dt_conn *c)
+{
+	struct http_conn *h = c->state;
+
+	if (h->early && h->q.head == h->q.tail)
+		return pair_early(a, c);
+	return 0;
+}
+
 /* Takes the first n bytes of the request stream as a waiting request. */
 static int take_request(struct dt_conn *c, size_t n, uint32_t flags)
 {
@@ -214,17 +224,17 @@ static int on_requests(struct dt_assembler *a, struct dt_conn *c)
 		}
 		h->req_probing = false;
 		if (r < 0) {
+			/* e.g. a header line past the limit, that the server
+			 * may well have answered already */
 			dt_assembler_count_malformed(a);
 			r = take_request(c, s->len, DT_XF_MALFORMED);
 			h->req_sync = false;
-			if (r)
-				return r;
-			continue;
+		} else {
+			r = take_request(c, h->req.msg_len, 0);
+			dt_http1_framer_reset(&h->req);
 		}
-		r = take_request(c, h->req.msg_len, 0);
-		dt_http1_framer_reset(&h->req);
-		if (!r && h->early && h->q.head == h->q.tail)
-			r = pair_early(a, c);
+		if (!r)
+			r = answer_early(a, c);
 		if (r)
 			return r;
 	}
@@ -437,7 +447,9 @@ static int http_on_gap(struct dt_assembler *a, struct dt_conn *c, int dir,
 		h->q.tail->lost = true;
 		h->req_sync = false;
 		dt_http1_framer_reset(&h->req);
-		return 0;
+		/* an early response answered the damaged request, not the
+		 * next one to be read */
+		return answer_early(a, c);
 	}
 	/* response bytes lost: the response in progress is incomplete and
 	 * later ones can't be matched to the requests already waiting */
@@ -449,6 +461,14 @@ static int http_on_gap(struct dt_assembler *a, struct dt_conn *c, int dir,
 	h->resp_sync = false;
 	dt_http1_framer_reset(&h->resp);
 	return ret;
+}
+
+static size_t http_held(const void *state)
+{
+	const struct http_conn *h = state;
+
+	return h->q.bytes + h->interim_len +
+	       (h->early ? h->early->response_len : 0);
 }
 
 static int http_on_close(struct dt_assembler *a, struct dt_conn *c)
@@ -467,8 +487,8 @@ static int http_on_close(struct dt_assembler *a, struct dt_conn *c)
 	}
 	if (!ret && qs->len && h->req_sync) {
 		ret = take_request(c, qs->len, DT_XF_INCOMPLETE);
-		if (!ret && h->early && h->q.head == h->q.tail)
-			ret = pair_early(a, c);
+		if (!ret)
+			ret = answer_early(a, c);
 	}
 	if (!ret)
 		ret = flush_pending(a, c, 0);
@@ -521,4 +541,5 @@ const struct dt_proto_ops dt_proto_http1 = {
 	.on_data = http_on_data,
 	.on_gap = http_on_gap,
 	.on_close = http_on_close,
+	.held = http_held,
 };

@@ -15,6 +15,7 @@
 struct mysql_conn {
 	struct dt_mysql_conn *codec;
 	uint64_t fed[2];       /* stream offset up to which bytes were fed */
+	uint64_t req_done;     /* client bytes up to here went out */
 	bool started[2];
 };
 
@@ -61,9 +62,12 @@ static int emit_event(struct dt_assembler *a, struct dt_conn *c,
 {
 	const struct dt_stream *qs = &c->s[c->req_dir];
 	const struct dt_stream *rs = &c->s[!c->req_dir];
+	struct mysql_conn *m = c->state;
 	struct dt_exchange x;
 	int ret;
 
+	if (ev->req_end > m->req_done)
+		m->req_done = ev->req_end;
 	dt_exchange_init(&x);
 	x.protocol = DT_PROTO_MYSQL;
 	/* the connection decides "midstream"; the codec's copy is the same */
@@ -188,6 +192,35 @@ static int mysql_on_gap(struct dt_assembler *a, struct dt_conn *c, int dir,
 	return ret;
 }
 
+/* Client bytes no exchange took when the connection ends: a packet cut
+ * by the close (one claiming 16 MiB, say) goes out as an incomplete
+ * request rather than vanish. */
+static int emit_cut_request(struct dt_assembler *a, struct dt_conn *c)
+{
+	const struct dt_stream *qs = &c->s[c->req_dir];
+	struct mysql_conn *m = c->state;
+	uint64_t from = m->req_done > qs->base ? m->req_done : qs->base;
+	uint64_t to = qs->base + qs->len;
+	struct dt_exchange x;
+	int ret;
+
+	/* joined streams hold bytes from before the first command found */
+	if (to <= from || c->resync_start ||
+	    dt_mysql_conn_unsupported(m->codec))
+		return 0;
+	dt_exchange_init(&x);
+	x.protocol = DT_PROTO_MYSQL;
+	x.flags = DT_XF_INCOMPLETE | DT_XF_NO_RESPONSE;
+	ret = slice(qs, from, to, &x.request, &x.request_len);
+	if (ret) {
+		dt_exchange_release(&x);
+		return ret;
+	}
+	x.req_start_ns = dt_stream_time_at(qs, from);
+	x.req_end_ns = dt_stream_time_at(qs, to - 1);
+	return dt_assembler_emit(a, c, &x);
+}
+
 static int mysql_on_close(struct dt_assembler *a, struct dt_conn *c)
 {
 	struct mysql_conn *m = c->state;
@@ -196,7 +229,9 @@ static int mysql_on_close(struct dt_assembler *a, struct dt_conn *c)
 	if (!m->codec)
 		return 0;
 	ret = dt_mysql_close(m->codec);
-	return ret ? ret : drain(a, c);
+	if (!ret)
+		ret = drain(a, c);
+	return ret ? ret : emit_cut_request(a, c);
 }
 
 /* The server speaks first (its greeting), which also proves the stream's

@@ -26,6 +26,7 @@ struct dt_pending *dt_pending_take(struct dt_pending_queue *q,
 	p->len = n;
 	p->flags = flags;
 	dt_stream_consume(s, n, &p->start_ts, &p->end_ts);
+	q->bytes += n;
 	if (q->tail)
 		q->tail->next = p;
 	else
@@ -43,6 +44,7 @@ struct dt_pending *dt_pending_pop(struct dt_pending_queue *q)
 		if (!q->head)
 			q->tail = NULL;
 		p->next = NULL;
+		q->bytes -= p->len;
 	}
 	return p;
 }

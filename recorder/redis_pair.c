@@ -210,9 +210,10 @@ drop:
 	dt_stream_consume(s, s->len, NULL, NULL);
 }
 
-/* One complete reply of n bytes at the front of the reply stream. */
+/* One complete reply of n bytes at the front of the reply stream; a
+ * malformed one (flags) ends the exchange whatever else was due. */
 static int take_reply(struct dt_assembler *a, struct dt_conn *c, size_t n,
-		      int64_t subscriptions)
+		      int64_t subscriptions, uint32_t flags)
 {
 	struct dt_stream *s = &c->s[!c->req_dir];
 	struct redis_conn *r = c->state;
@@ -242,13 +243,13 @@ static int take_reply(struct dt_assembler *a, struct dt_conn *c, size_t n,
 	dt_stream_consume(s, n, NULL, &end);
 	if (p->expect > 0)
 		p->expect--;
-	if (p->expect > 0 || (p->expect < 0 && subscriptions > 0))
+	if (!flags && (p->expect > 0 || (p->expect < 0 && subscriptions > 0)))
 		return 0;
 	p = dt_pending_pop(&r->q);
 	n = r->acc_len;
 	r->acc_len = 0;
 	return dt_pair_emit(a, c, DT_PROTO_REDIS, redis_summarize, p, r->acc,
-			    n, r->acc_start_ts, end, 0);
+			    n, r->acc_start_ts, end, flags);
 }
 
 static int on_replies(struct dt_assembler *a, struct dt_conn *c)
@@ -269,10 +270,11 @@ static int on_replies(struct dt_assembler *a, struct dt_conn *c)
 		if (ret == DT_RESP_NEED_MORE)
 			return 0;
 		if (ret < 0) {
+			/* e.g. a bulk length of 2^62: the request gets what
+			 * came as its reply, flagged */
 			dt_assembler_count_malformed(a);
-			dt_stream_consume(s, s->len, NULL, NULL);
 			r->resp_sync = false;
-			return 0;
+			return take_reply(a, c, s->len, -1, DT_XF_MALFORMED);
 		}
 		kind = dt_resp_push_classify(s->buf, r->resp.msg_len,
 					     r->subscribed, &subs);
@@ -280,7 +282,7 @@ static int on_replies(struct dt_assembler *a, struct dt_conn *c)
 			r->subscribed = subs > 0;
 		if (kind == DT_RESP_PUSH_MESSAGE || kind == DT_RESP_PUSH_OTHER)
 			dt_stream_consume(s, r->resp.msg_len, NULL, NULL);
-		else if ((ret = take_reply(a, c, r->resp.msg_len, subs)))
+		else if ((ret = take_reply(a, c, r->resp.msg_len, subs, 0)))
 			return ret;
 		dt_resp_framer_reset(&r->resp);
 	}
@@ -332,6 +334,13 @@ static int redis_on_gap(struct dt_assembler *a, struct dt_conn *c, int dir,
 	return ret;
 }
 
+static size_t redis_held(const void *state)
+{
+	const struct redis_conn *r = state;
+
+	return r->q.bytes + r->acc_len;
+}
+
 static int redis_on_close(struct dt_assembler *a, struct dt_conn *c)
 {
 	struct redis_conn *r = c->state;
@@ -353,6 +362,18 @@ static int redis_on_close(struct dt_assembler *a, struct dt_conn *c)
 	return ret;
 }
 
+/* "*<count>\r\n$": the start of a command even when its lengths are out
+ * of bounds, which the framer then reports as malformed. */
+static bool command_start(const uint8_t *b, size_t len)
+{
+	size_t i = 1;
+
+	while (i < len && i < 12 && isdigit(b[i]))
+		i++;
+	return i > 1 && i + 2 < len && b[i] == '\r' && b[i + 1] == '\n' &&
+	       b[i + 2] == '$';
+}
+
 /* Clients speak first with an array of bulk strings (or an inline
  * command); joined connections look for a complete command. */
 static int redis_detect(struct dt_conn *c, int dir)
@@ -363,7 +384,8 @@ static int redis_detect(struct dt_conn *c, int dir)
 		if (s->len < 4)
 			return -EAGAIN;
 		if (s->buf[0] != '*' ||
-		    !dt_resp_looks_like_request(s->buf, s->len))
+		    !(dt_resp_looks_like_request(s->buf, s->len) ||
+		      command_start(s->buf, s->len)))
 			return 0;
 		c->req_dir = dir;
 		return 1;
@@ -386,4 +408,5 @@ const struct dt_proto_ops dt_proto_redis = {
 	.on_data = redis_on_data,
 	.on_gap = redis_on_gap,
 	.on_close = redis_on_close,
+	.held = redis_held,
 };
