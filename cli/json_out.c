@@ -198,9 +198,7 @@ static json_t *timing_to_json(const struct dt_exchange *x)
 	return o;
 }
 
-/* Adds one header to o; a name seen before collects its values into an
- * array, in order. Returns 0 or -1. */
-static int http_header_add(json_t *o, const struct dt_http1_header *h)
+int cli_json_header_add(json_t *o, const struct dt_http1_header *h)
 {
 	json_t *value, *prev, *list;
 	const char *name;
@@ -236,7 +234,7 @@ static json_t *http_headers_to_json(const struct dt_http1_head *head)
 	int rc = 0;
 
 	for (size_t i = 0; i < head->nheaders && !rc; i++)
-		rc |= http_header_add(o, &head->headers[i]);
+		rc |= cli_json_header_add(o, &head->headers[i]);
 	if (rc) {
 		json_decref(o);
 		return NULL;
@@ -301,6 +299,8 @@ static json_t *message_to_json(const struct dt_exchange *x, bool is_request,
 		rc |= cli_redis_message_to_json(o, buf, len, is_request);
 	else if (x->protocol == DT_PROTO_MYSQL)
 		rc |= cli_mysql_message_to_json(o, x, is_request);
+	else if (x->protocol == DT_PROTO_HTTP2)
+		rc |= cli_http2_message_to_json(o, x, is_request);
 	rc |= json_object_set_new(o, "len", cli_json_u64(len));
 	if (with_raw)
 		rc |= json_object_set_new(o, "raw", cli_json_base64(buf, len));

@@ -18,6 +18,7 @@ const char *dt_protocol_name(uint32_t protocol)
 	case DT_PROTO_HTTP1: return "http";
 	case DT_PROTO_REDIS: return "redis";
 	case DT_PROTO_MYSQL: return "mysql";
+	case DT_PROTO_HTTP2: return "http2";
 	default: return "unknown";
 	}
 }
@@ -31,6 +32,7 @@ const char *dt_exchange_flag_name(uint32_t bit)
 	case DT_XF_NO_RESPONSE: return "no-response";
 	case DT_XF_MALFORMED: return "malformed";
 	case DT_XF_MIDSTREAM: return "midstream";
+	case DT_XF_TLS: return "tls";
 	default: return NULL;
 	}
 }

@@ -25,9 +25,10 @@ enum dt_protocol {
 	DT_PROTO_HTTP1 = 1,
 	DT_PROTO_REDIS = 2,
 	DT_PROTO_MYSQL = 3,
+	DT_PROTO_HTTP2 = 4,   /* gRPC too: see the attr grpc.service */
 };
 
-/* "http", "redis", "mysql" or "unknown"; never NULL. */
+/* "http", "redis", "mysql", "http2" or "unknown"; never NULL. */
 const char *dt_protocol_name(uint32_t protocol);
 
 /* Exchange flags: stored in the file, shown by `cat` under their names. */
@@ -38,8 +39,9 @@ enum dt_exchange_flag {
 	DT_XF_NO_RESPONSE = 1u << 3, /* connection or recording ended first */
 	DT_XF_MALFORMED = 1u << 4,   /* codec rejected the bytes */
 	DT_XF_MIDSTREAM = 1u << 5,   /* recording joined an open connection */
+	DT_XF_TLS = 1u << 6,         /* plaintext of a TLS connection */
 };
-#define DT_XF_ALL 0x3fu
+#define DT_XF_ALL 0x7fu
 
 /* Name of a single flag bit ("incomplete", ...), NULL for unknown bits. */
 const char *dt_exchange_flag_name(uint32_t bit);
@@ -117,6 +119,12 @@ int dt_exchange_set_response(struct dt_exchange *x, const void *data,
 /* Length of the well-formed UTF-8 sequence at p[0..n) (Unicode table
  * 3-7), 0 when the bytes there are not one. n must be at least 1. */
 size_t dt_utf8_seq_len(const uint8_t *p, size_t n);
+
+/* Refuses a POSIX extended regex that would make regcomp() build a huge
+ * tree (stacked quantifiers, nested repetitions past a bound) or match in
+ * exponential time (backreferences): user patterns pass here before
+ * regcomp(). 0, or -EINVAL with why in err. */
+int dt_regex_check(const char *re, size_t len, char *err, size_t errlen);
 
 /* ---------------------------------------------------------------------- */
 /* Session files (format documented in man/deetune-session.5)              */
@@ -312,5 +320,6 @@ ssize_t dt_http1_parse_final_response(const uint8_t *buf, size_t len,
 #include "formats/mysql.h"
 /* packets for pcap export */
 #include "formats/pcap.h"
+#include "formats/http2.h"
 
 #endif /* DEETUNE_FORMATS_H */

@@ -42,6 +42,7 @@ static bool match_one(const struct dt_match *m, const struct dt_exchange *x)
 {
 	switch (x->protocol) {
 	case DT_PROTO_HTTP1:
+	case DT_PROTO_HTTP2:
 		return match_http(m, x);
 	case DT_PROTO_REDIS:
 		return match_attr(m->text, x, "command");

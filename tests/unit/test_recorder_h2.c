@@ -1,0 +1,572 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests of the HTTP/2 decoder of the recorder (recorder/h2_pair.c,
+ * recorder/h2_exchange.c) and of the stored form of HTTP/2 messages
+ * (formats/http2_store.c). Connections are driven through the decoder's
+ * interface as the assembler does: bytes appended to a direction's stream
+ * with the time they arrived, then on_data; exchanges come out through a
+ * real assembler's emit path.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <nghttp2/nghttp2.h>
+
+#include "recorder/recorder_int.h"
+
+/* the traced process is the server: it reads requests */
+#define REQ DT_DIR_INGRESS
+#define RESP DT_DIR_EGRESS
+
+/* ---------------------------------------------------------------------- */
+/* Wire bytes                                                             */
+/* ---------------------------------------------------------------------- */
+
+struct wire {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static void wire_put(struct wire *w, const void *data, size_t n)
+{
+	if (w->len + n > w->cap) {
+		w->cap = (w->len + n) * 2 + 64;
+		w->p = realloc(w->p, w->cap);
+		assert_non_null(w->p);
+	}
+	if (n)
+		memcpy(w->p + w->len, data, n);
+	w->len += n;
+}
+
+static void frame_put(struct wire *w, uint8_t type, uint8_t flags,
+		      uint32_t id, const void *payload, size_t n)
+{
+	uint8_t h[9] = {
+		(uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n, type, flags,
+		(uint8_t)(id >> 24), (uint8_t)(id >> 16), (uint8_t)(id >> 8),
+		(uint8_t)id,
+	};
+
+	wire_put(w, h, sizeof(h));
+	wire_put(w, payload, n);
+}
+
+/* One HEADERS frame with the name/value pairs of kv (NULL terminated). */
+static void headers_put(struct wire *w, nghttp2_hd_deflater *d, uint32_t id,
+			uint8_t flags, const char *const *kv)
+{
+	nghttp2_nv nv[32];
+	uint8_t block[4096];
+	size_t n = 0;
+	ssize_t len;
+
+	for (; kv[0]; kv += 2, n++) {
+		assert_true(n < 32);
+		nv[n] = (nghttp2_nv){ (uint8_t *)kv[0], (uint8_t *)kv[1],
+				      strlen(kv[0]), strlen(kv[1]),
+				      NGHTTP2_NV_FLAG_NONE };
+	}
+	len = nghttp2_hd_deflate_hd(d, block, sizeof(block), nv, n);
+	assert_true(len > 0);
+	frame_put(w, DT_H2_HEADERS, flags | DT_H2_FLAG_END_HEADERS, id, block,
+		  (size_t)len);
+}
+
+static void data_put(struct wire *w, uint32_t id, uint8_t flags,
+		     const char *text)
+{
+	frame_put(w, DT_H2_DATA, flags, id, text, strlen(text));
+}
+
+static void settings_put(struct wire *w)
+{
+	static const uint8_t s[6] = { 0, DT_H2_SETTINGS_MAX_CONCURRENT_STREAMS,
+				      0, 0, 0, 100 };
+
+	frame_put(w, DT_H2_SETTINGS, 0, 0, s, sizeof(s));
+}
+
+/* ---------------------------------------------------------------------- */
+/* A connection driven like the assembler does                            */
+/* ---------------------------------------------------------------------- */
+
+struct seen {
+	struct dt_exchange x[8];
+	size_t n;
+};
+
+static int keep_exchange(void *ctx, struct dt_exchange *x)
+{
+	struct seen *sn = ctx;
+
+	assert_true(sn->n < 8);
+	sn->x[sn->n] = *x;
+	/* the assembler releases x after the call: take its buffers */
+	dt_exchange_init(x);
+	sn->n++;
+	return 0;
+}
+
+struct fixture {
+	struct dt_assembler *a;
+	struct dt_conn c;
+	struct seen seen;
+	nghttp2_hd_deflater *cdef, *sdef;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	assert_int_equal(dt_assembler_new(&f->a, 0, keep_exchange, &f->seen),
+			 0);
+	f->c.req_dir = REQ;
+	assert_int_equal(nghttp2_hd_deflate_new(&f->cdef, 4096), 0);
+	assert_int_equal(nghttp2_hd_deflate_new(&f->sdef, 4096), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < f->seen.n; i++)
+		dt_exchange_release(&f->seen.x[i]);
+	if (f->c.state)
+		dt_proto_http2.conn_free(f->c.state);
+	for (int d = 0; d < 2; d++) {
+		free(f->c.s[d].buf);
+		free(f->c.s[d].marks);
+	}
+	nghttp2_hd_deflate_del(f->cdef);
+	nghttp2_hd_deflate_del(f->sdef);
+	dt_assembler_free(f->a);
+	free(f);
+	return 0;
+}
+
+/* Bytes of direction dir arriving at time ts, as stream_add() keeps them. */
+static void arrive(struct fixture *f, int dir, const struct wire *w,
+		   uint64_t ts)
+{
+	struct dt_stream *s = &f->c.s[dir];
+
+	s->buf = realloc(s->buf, s->len + w->len);
+	s->marks = realloc(s->marks, (s->nmarks + 1) * sizeof(*s->marks));
+	assert_non_null(s->buf);
+	assert_non_null(s->marks);
+	memcpy(s->buf + s->len, w->p, w->len);
+	s->len += w->len;
+	s->marks[s->nmarks++] = (struct dt_mark){ s->next, ts };
+	s->next += w->len;
+}
+
+static void deliver(struct fixture *f, int dir, struct wire *w, uint64_t ts)
+{
+	arrive(f, dir, w, ts);
+	free(w->p);
+	memset(w, 0, sizeof(*w));
+	if (!f->c.state) {
+		f->c.state = dt_proto_http2.conn_new();
+		assert_non_null(f->c.state);
+	}
+	assert_int_equal(dt_proto_http2.on_data(f->a, &f->c, dir), 0);
+}
+
+static void open_conn(struct fixture *f, uint64_t ts)
+{
+	struct wire w = { 0 };
+
+	settings_put(&w);
+	deliver(f, RESP, &w, ts);
+	wire_put(&w, DT_H2_PREFACE, DT_H2_PREFACE_LEN);
+	settings_put(&w);
+	deliver(f, REQ, &w, ts);
+}
+
+static void assert_bytes(const uint8_t *got, size_t len, const char *want,
+			 size_t want_len)
+{
+	assert_int_equal(len, want_len);
+	assert_memory_equal(got, want, want_len);
+}
+
+#define ASSERT_STORED(p, n, lit) assert_bytes(p, n, lit, sizeof(lit) - 1)
+
+static const char *attr(const struct dt_exchange *x, const char *key)
+{
+	const char *v = dt_exchange_attr(x, key);
+
+	return v ? v : "(none)";
+}
+
+/* ---------------------------------------------------------------------- */
+/* Tests                                                                  */
+/* ---------------------------------------------------------------------- */
+
+static const char *const get_req[] = {
+	":method", "GET", ":scheme", "http", ":authority", "svc:8080",
+	":path", "/a", "accept", "*/*", NULL,
+};
+static const char *const post_req[] = {
+	":method", "POST", ":scheme", "http", ":authority", "svc:8080",
+	":path", "/up", NULL,
+};
+static const char *const ok_resp[] = {
+	":status", "200", "content-type", "text/plain", NULL,
+};
+
+/* Two streams interleaved, bodies in several DATA frames, trailers: each
+ * is one exchange in the stored form, with its own times. */
+static void test_interleaved_streams(void **state)
+{
+	static const char *const trailers[] = { "x-sum", "42", NULL };
+	struct fixture *f = *state;
+	struct wire w = { 0 };
+	const struct dt_exchange *x;
+
+	open_conn(f, 1000);
+	headers_put(&w, f->cdef, 1, DT_H2_FLAG_END_STREAM, get_req);
+	deliver(f, REQ, &w, 2000);
+	headers_put(&w, f->cdef, 3, 0, post_req);
+	data_put(&w, 3, 0, "part1,");
+	deliver(f, REQ, &w, 3000);
+	headers_put(&w, f->sdef, 1, 0, ok_resp);
+	data_put(&w, 1, 0, "hel");
+	deliver(f, RESP, &w, 4000);
+	data_put(&w, 3, DT_H2_FLAG_END_STREAM, "part2");
+	deliver(f, REQ, &w, 5000);
+	data_put(&w, 1, DT_H2_FLAG_END_STREAM, "lo");
+	deliver(f, RESP, &w, 6000);
+	assert_int_equal(f->seen.n, 1);
+	headers_put(&w, f->sdef, 3, 0, ok_resp);
+	data_put(&w, 3, 0, "stored");
+	headers_put(&w, f->sdef, 3, DT_H2_FLAG_END_STREAM, trailers);
+	deliver(f, RESP, &w, 7000);
+	assert_int_equal(f->seen.n, 2);
+
+	x = &f->seen.x[0];
+	assert_int_equal(x->protocol, DT_PROTO_HTTP2);
+	assert_int_equal(x->flags, 0);
+	ASSERT_STORED(x->request, x->request_len,
+		      ":method: GET\r\n:scheme: http\r\n:authority: svc:8080\r\n"
+		      ":path: /a\r\naccept: */*\r\n\r\n");
+	ASSERT_STORED(x->response, x->response_len,
+		      ":status: 200\r\ncontent-type: text/plain\r\n\r\nhello");
+	assert_string_equal(attr(x, "method"), "GET");
+	assert_string_equal(attr(x, "path"), "/a");
+	assert_string_equal(attr(x, "host"), "svc:8080");
+	assert_string_equal(attr(x, "status"), "200");
+	assert_string_equal(attr(x, "h2.stream_id"), "1");
+	/* times: the captures that carried the first and last frames */
+	assert_int_equal(x->req_end_ns - x->req_start_ns, 0);
+	assert_int_equal(x->resp_start_ns - x->req_start_ns, 2000);
+	assert_int_equal(x->resp_end_ns - x->req_start_ns, 4000);
+
+	x = &f->seen.x[1];
+	assert_int_equal(x->flags, 0);
+	ASSERT_STORED(x->request, x->request_len,
+		      ":method: POST\r\n:scheme: http\r\n:authority: svc:8080\r\n"
+		      ":path: /up\r\n\r\npart1,part2");
+	ASSERT_STORED(x->response, x->response_len,
+		      ":status: 200\r\ncontent-type: text/plain\r\n\r\nstored");
+	assert_string_equal(attr(x, "h2.trailers"), "x-sum: 42\r\n");
+	assert_string_equal(attr(x, "h2.stream_id"), "3");
+	assert_int_equal(x->req_end_ns - x->req_start_ns, 2000);
+	assert_int_equal(x->resp_end_ns - x->resp_start_ns, 0);
+	assert_int_equal(x->resp_start_ns - x->req_start_ns, 4000);
+}
+
+/* A gRPC call: service and method from the path, status and message
+ * (percent-decoded) from the trailers. */
+static void test_grpc_status(void **state)
+{
+	static const char *const req[] = {
+		":method", "POST", ":scheme", "http", ":path",
+		"/pkg.Greeter/SayHello", "content-type", "application/grpc",
+		NULL,
+	};
+	static const char *const resp[] = {
+		":status", "200", "content-type", "application/grpc", NULL,
+	};
+	static const char *const trailers[] = {
+		"grpc-status", "5", "grpc-message", "not%20found", NULL,
+	};
+	struct fixture *f = *state;
+	struct wire w = { 0 };
+	const struct dt_exchange *x;
+
+	open_conn(f, 1);
+	headers_put(&w, f->cdef, 1, 0, req);
+	frame_put(&w, DT_H2_DATA, DT_H2_FLAG_END_STREAM, 1,
+		  "\0\0\0\0\2\x08\x01", 7);
+	deliver(f, REQ, &w, 2);
+	headers_put(&w, f->sdef, 1, 0, resp);
+	headers_put(&w, f->sdef, 1, DT_H2_FLAG_END_STREAM, trailers);
+	deliver(f, RESP, &w, 3);
+	assert_int_equal(f->seen.n, 1);
+	x = &f->seen.x[0];
+	assert_string_equal(attr(x, "grpc.service"), "pkg.Greeter");
+	assert_string_equal(attr(x, "grpc.method"), "SayHello");
+	assert_string_equal(attr(x, "grpc.status"), "5");
+	assert_string_equal(attr(x, "grpc.message"), "not found");
+	assert_string_equal(attr(x, "h2.trailers"),
+			    "grpc-status: 5\r\ngrpc-message: not%20found\r\n");
+	/* the body stays as sent: the length prefix and the message */
+	assert_memory_equal(x->request + x->request_len - 7,
+			    "\0\0\0\0\2\x08\x01", 7);
+}
+
+/* The connection ends with a stream open: it comes out flagged. */
+static void test_close_flushes_open_streams(void **state)
+{
+	struct fixture *f = *state;
+	struct wire w = { 0 };
+	const struct dt_exchange *x;
+
+	open_conn(f, 1);
+	headers_put(&w, f->cdef, 1, DT_H2_FLAG_END_STREAM, get_req);
+	deliver(f, REQ, &w, 2);
+	assert_int_equal(f->seen.n, 0);
+	assert_true(dt_proto_http2.held(f->c.state) > 0);
+	assert_int_equal(dt_proto_http2.on_close(f->a, &f->c), 0);
+	assert_int_equal(f->seen.n, 1);
+	x = &f->seen.x[0];
+	assert_int_equal(x->flags, DT_XF_INCOMPLETE | DT_XF_NO_RESPONSE);
+	assert_int_equal(x->response_len, 0);
+	assert_string_equal(attr(x, "path"), "/a");
+	assert_int_equal(dt_proto_http2.held(f->c.state), 0);
+}
+
+/* Lost response bytes end the stream in flight, flagged; the next stream
+ * still decodes when its header block does not need the lost state. */
+static void test_gap_restarts(void **state)
+{
+	static const char *const literal[] = { ":status", "204", NULL };
+	struct fixture *f = *state;
+	struct wire w = { 0 };
+	nghttp2_hd_deflater *fresh;
+
+	open_conn(f, 1);
+	headers_put(&w, f->cdef, 1, DT_H2_FLAG_END_STREAM, get_req);
+	headers_put(&w, f->cdef, 3, DT_H2_FLAG_END_STREAM, get_req);
+	deliver(f, REQ, &w, 2);
+	headers_put(&w, f->sdef, 1, 0, ok_resp);
+	deliver(f, RESP, &w, 3);
+	/* bytes of the response direction lost: the assembler drops what
+	 * the decoder does not keep, and later bytes start past the hole */
+	assert_int_equal(dt_proto_http2.on_gap(f->a, &f->c, RESP, 100,
+					       DT_XF_INCOMPLETE), 0);
+	assert_int_equal(f->seen.n, 2);
+	for (size_t i = 0; i < 2; i++)
+		assert_true(f->seen.x[i].flags & DT_XF_INCOMPLETE);
+	dt_stream_consume(&f->c.s[RESP], f->c.s[RESP].len, NULL, NULL);
+	/* garbage before a frame boundary, then a stream the new codec can
+	 * decode: its block uses the static table only */
+	wire_put(&w, "\x01\x02", 2);
+	assert_int_equal(nghttp2_hd_deflate_new(&fresh, 0), 0);
+	headers_put(&w, fresh, 5, DT_H2_FLAG_END_STREAM, literal);
+	nghttp2_hd_deflate_del(fresh);
+	settings_put(&w);
+	deliver(f, RESP, &w, 4);
+	headers_put(&w, f->cdef, 5, DT_H2_FLAG_END_STREAM, get_req);
+	deliver(f, REQ, &w, 5);
+	assert_int_equal(f->seen.n, 3);
+	assert_string_equal(attr(&f->seen.x[2], "status"), "204");
+	assert_string_equal(attr(&f->seen.x[2], "h2.stream_id"), "5");
+}
+
+/* Bytes that break HTTP/2 are counted and end the streams in flight as
+ * malformed; decoding goes on from the next frame boundary. */
+static void test_malformed_frame(void **state)
+{
+	struct fixture *f = *state;
+	struct wire w = { 0 };
+	struct dt_assembler_stats st;
+
+	open_conn(f, 1);
+	headers_put(&w, f->cdef, 1, DT_H2_FLAG_END_STREAM, get_req);
+	deliver(f, REQ, &w, 2);
+	/* a PING of 3 bytes: a frame size error */
+	frame_put(&w, DT_H2_PING, 0, 0, "abc", 3);
+	deliver(f, RESP, &w, 3);
+	assert_int_equal(f->seen.n, 1);
+	assert_true(f->seen.x[0].flags & DT_XF_MALFORMED);
+	dt_assembler_get_stats(f->a, &st);
+	assert_true(st.malformed >= 1);
+}
+
+/* Joined mid-connection: a request block referring to HPACK entries sent
+ * before the join cannot be decoded; the stream is still paired, flagged
+ * incomplete (not malformed), and says which side lacks its fields. */
+static void test_joined_undecodable(void **state)
+{
+	static const char *const literal[] = { ":status", "204", NULL };
+	struct fixture *f = *state;
+	struct wire w = { 0 }, before = { 0 };
+	nghttp2_hd_deflater *fresh;
+	const struct dt_exchange *x;
+
+	f->c.resync_start = true;
+	/* the first block, sent before the join, fills the client's table */
+	headers_put(&before, f->cdef, 1, DT_H2_FLAG_END_STREAM, get_req);
+	free(before.p);
+	headers_put(&w, f->cdef, 3, DT_H2_FLAG_END_STREAM, get_req);
+	deliver(f, REQ, &w, 10);
+	assert_int_equal(nghttp2_hd_deflate_new(&fresh, 0), 0);
+	headers_put(&w, fresh, 3, DT_H2_FLAG_END_STREAM, literal);
+	nghttp2_hd_deflate_del(fresh);
+	deliver(f, RESP, &w, 20);
+	assert_int_equal(f->seen.n, 1);
+	x = &f->seen.x[0];
+	assert_int_equal(x->flags, DT_XF_INCOMPLETE);
+	assert_string_equal(attr(x, "h2.undecodable"), "request");
+	assert_string_equal(attr(x, "status"), "204");
+	assert_string_equal(attr(x, "path"), "(none)");
+	assert_int_equal(x->resp_end_ns - x->req_start_ns, 10);
+}
+
+static void test_detect(void **state)
+{
+	struct fixture *f = *state;
+	struct wire w = { 0 };
+
+	/* the server's SETTINGS first: wait for the client's preface */
+	f->c.req_dir = -1;
+	settings_put(&w);
+	arrive(f, RESP, &w, 1);
+	free(w.p);
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(dt_proto_http2.detect(&f->c, RESP), -EAGAIN);
+	wire_put(&w, "PRI * HTTP/2.0\r\n", 16);
+	arrive(f, REQ, &w, 2);
+	assert_int_equal(dt_proto_http2.detect(&f->c, REQ), -EAGAIN);
+	free(w.p);
+	memset(&w, 0, sizeof(w));
+	wire_put(&w, "\r\nSM\r\n\r\n", 8);
+	arrive(f, REQ, &w, 3);
+	assert_int_equal(dt_proto_http2.detect(&f->c, REQ), 1);
+	assert_int_equal(f->c.req_dir, REQ);
+	free(w.p);
+}
+
+static void test_detect_other_protocols(void **state)
+{
+	struct fixture *f = *state;
+	struct wire w = { 0 };
+
+	wire_put(&w, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27);
+	arrive(f, REQ, &w, 1);
+	assert_int_equal(dt_proto_http2.detect(&f->c, REQ), 0);
+	free(w.p);
+}
+
+/* A joined connection: a request HEADERS frame tells the client side. */
+static void test_detect_joined(void **state)
+{
+	struct fixture *f = *state;
+	struct wire w = { 0 };
+
+	f->c.req_dir = -1;
+	f->c.resync_start = true;
+	wire_put(&w, "tail of a frame", 15);
+	headers_put(&w, f->cdef, 7, 0, get_req);
+	data_put(&w, 7, DT_H2_FLAG_END_STREAM, "body");
+	arrive(f, DT_DIR_EGRESS, &w, 1);
+	assert_int_equal(dt_proto_http2.detect(&f->c, DT_DIR_EGRESS), 1);
+	assert_int_equal(f->c.req_dir, DT_DIR_EGRESS);
+	free(w.p);
+}
+
+/* Field bytes the lines cannot carry are replaced, and flagged. */
+static void test_store_cleans_fields(void **state)
+{
+	struct dt_h2_field v[3] = {
+		{ (char *)":status", (char *)"200", 7, 3 },
+		{ (char *)"bad name:", (char *)"a\r\nb\0c", 9, 6 },
+		{ (char *)"", (char *)"empty", 0, 5 },
+	};
+	struct dt_h2_message m = { 0 };
+	struct dt_http1_header fields[4];
+	uint8_t *buf;
+	size_t len, n;
+	bool cleaned = false, blank;
+	ssize_t head;
+
+	(void)state;
+	m.pseudo = (struct dt_h2_fields){ 1, v, 0 };
+	m.headers = (struct dt_h2_fields){ 2, v + 1, 0 };
+	m.body = (uint8_t *)"\r\n\r\nbody";
+	m.body_len = 8;
+	assert_int_equal(dt_h2_store_message(&m, &buf, &len, &cleaned), 0);
+	assert_true(cleaned);
+	ASSERT_STORED(buf, len, ":status: 200\r\nbad_name_: a__b_c\r\n"
+		      "_: empty\r\n\r\n\r\n\r\nbody");
+	head = dt_h2_stored_fields_parse(buf, len, fields, 4, &n, &blank);
+	assert_int_equal(head, len - 8);
+	assert_true(blank);
+	assert_int_equal(n, 3);
+	assert_int_equal(fields[1].name.len, 9);
+	assert_memory_equal(fields[1].value.ptr, "a__b_c", 6);
+	free(buf);
+}
+
+static void test_stored_parse_rejects(void **state)
+{
+	static const char *const bad[] = {
+		"no separator\r\n\r\n", ": value\r\n\r\n", "name: cut",
+		"name: x\n\r\n",
+	};
+	struct dt_http1_header fields[2];
+	size_t n;
+	bool blank;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(dt_h2_stored_fields_parse(
+			(const uint8_t *)bad[i], strlen(bad[i]), fields, 2,
+			&n, &blank), -EBADMSG);
+	/* more fields than room: counted up to max, all read */
+	assert_int_equal(dt_h2_stored_fields_parse(
+		(const uint8_t *)"a: 1\r\nb: 2\r\nc: 3\r\n", 18, fields, 2, &n,
+		&blank), 18);
+	assert_int_equal(n, 2);
+	assert_false(blank);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_interleaved_streams,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_grpc_status, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_close_flushes_open_streams,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gap_restarts, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_frame, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_joined_undecodable, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_detect, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_detect_other_protocols,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_detect_joined, setup,
+						teardown),
+		cmocka_unit_test(test_store_cleans_fields),
+		cmocka_unit_test(test_stored_parse_rejects),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
