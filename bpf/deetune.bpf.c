@@ -24,7 +24,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define AF_INET6 10
 #define IPPROTO_TCP 6
 #define SOCK_STREAM 1
-#define TCP_CLOSE 7
 
 /* Syscall numbers differ per architecture; vmlinux.h has none. */
 #if defined(__TARGET_ARCH_x86)
@@ -66,7 +65,7 @@ enum io_kind {
 	IO_IOVEC = 2,    /* (fd, iov, iovcnt) */
 	IO_MSGHDR = 3,   /* (fd, msghdr, flags) */
 	IO_SENDFILE = 4, /* (out_fd, in_fd, ...): no user buffer */
-	IO_CLOSE = 5,    /* (fd): ends a Unix socket's tracking */
+	IO_CLOSE = 5,    /* (fd): ends a socket's tracking */
 };
 
 struct io_args {
@@ -74,6 +73,7 @@ struct io_args {
 	__u64 buf;       /* user pointer: buffer or iovec array */
 	__u32 iovcnt;
 	__u32 fd;
+	__u32 epoch;     /* dt_config.epoch at sys_enter */
 	__u8 kind;       /* enum io_kind, 0 when no syscall is in flight */
 	__u8 dir;        /* enum dt_dir */
 };
@@ -97,10 +97,28 @@ struct sock_state {
 	__u8 peer_only;     /* the other end is traced: no payload here */
 	__u8 first;         /* no event sent yet */
 	__u8 unsure_start;  /* DT_EVF_UNSURE_START */
-	/* TCP_CLOSE seen: a syscall in flight may still finish with data,
-	 * so the entry stays until then, close() or reuse */
+	/* TCP_CLOSE seen while a file still held the socket: reads may
+	 * still return what it had received, so the entry stays until
+	 * close() (or, when the process exits instead, LRU eviction) */
 	__u8 closed;
+	__u32 gen;          /* dt_config.gen when sel was decided */
 	__u64 ino;          /* the socket's inode */
+};
+
+/* Which selectors match a socket, and whether its other end records it. */
+struct selection {
+	__u32 sel;          /* DT_SEL_*, 0 = not selected */
+	__u8 peer_only;
+};
+
+/* A TCP socket whose opening the probes saw: which end it is and, for the
+ * connecting end, who connected (TCP events happen later in softirq). */
+struct tcp_sock_info {
+	__u64 cgroup_id;
+	__u32 tgid;
+	__u32 tid;
+	char comm[DT_COMM_LEN];
+	__s8 role;          /* enum dt_tcp_role */
 };
 
 /* An event plus room for one chunk; the payload is written at an offset
@@ -167,8 +185,10 @@ struct {
 	__type(value, struct io_args);
 } inflight SEC(".maps");
 
+/* LRU: a Unix socket closed by its process's exit leaves no trace the
+ * probes see; such entries are the ones evicted when the map is full. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64);
 	__type(value, struct sock_state);
@@ -197,6 +217,17 @@ struct {
 	__type(key, __u64);
 	__type(value, struct unselected);
 } unselected_socks SEC(".maps");
+
+/* Every TCP socket of the host seen at SYN_SENT or SYN_RECV while the
+ * probes are enabled. Entries outlive TCP_CLOSE, since a reset may be sent
+ * after it (an aborting close()); the next socket at the same address
+ * overwrites them when it opens, and LRU bounds the rest. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct tcp_sock_info);
+} tcp_socks SEC(".maps");
 
 /* Events other than payload chunks are built here, off the 512-byte stack. */
 struct {
@@ -473,72 +504,130 @@ static __always_inline void read_unix_path(char path[DT_PATH_LEN],
 }
 
 /* Unix stream sockets: selected by process or by path. With a path
- * selector both ends match; the end that owns the path records. */
-static __always_inline struct sock_state *track_unix(struct sock *sk,
-						     __u64 ino, __u32 proc_sel,
-						     const struct dt_config *cfg)
+ * selector both ends match; the end that owns the path records. Returns
+ * the path to report, NULL for none. */
+static __always_inline struct unix_address *
+select_unix(struct sock *sk, __u32 proc_sel, const struct dt_config *cfg,
+	    struct selection *s)
 {
-	struct sock_state st = { .first = 1, .unsure_start = 1, .ino = ino };
 	struct unix_address *addr;
 	struct dt_path_event *pe;
-	struct sock_state *cur;
 	__u32 usel = 0, *v;
 	bool own;
 
 	addr = unix_addr(sk, &own);
 	if (addr && cfg->have_unix) {
 		pe = small_event();
-		if (!pe)
-			return NULL;
-		read_unix_path(pe->path, addr);
-		v = bpf_map_lookup_elem(&sel_unix, pe->path);
-		usel = v ? *v : 0;
+		if (pe) {
+			read_unix_path(pe->path, addr);
+			v = bpf_map_lookup_elem(&sel_unix, pe->path);
+			usel = v ? *v : 0;
+		}
 	}
-	if (!proc_sel && !usel)
+	s->sel = proc_sel | usel;
+	s->peer_only = 0;
+	if (usel)
+		s->sel |= own ? DT_SEL_LOCAL_PORT : DT_SEL_REMOTE_PORT;
+	if (usel && !own && !proc_sel && (usel & DT_SEL_SERVER))
+		s->peer_only = 1;
+	return addr;
+}
+
+/* `all` captures both ends of a loopback connection: as with port
+ * selectors, the connecting end is kept as identity only, so each byte is
+ * copied out once. Sockets opened before the probes were enabled have no
+ * known role: user space decides from the listening sockets. */
+static __always_inline void select_all_tcp(__u64 key,
+					   const struct sock_tuple *t,
+					   struct selection *s)
+{
+	struct tcp_sock_info *info = bpf_map_lookup_elem(&tcp_socks, &key);
+
+	if (!info)
+		return;
+	if (info->role == DT_ROLE_SERVER) {
+		s->sel |= DT_SEL_LOCAL_PORT;
+		s->peer_only = 0;
+	} else if (info->role == DT_ROLE_CLIENT) {
+		s->sel |= DT_SEL_REMOTE_PORT;
+		s->peer_only = is_local_addr(t->raddr, t->laddr);
+	}
+}
+
+/* TCP sockets: selected by process or by port. With port selectors both
+ * ends of a loopback connection match; the client end is then kept as
+ * identity only, so each byte is copied out once. */
+static __always_inline void select_tcp(__u64 key, const struct sock_tuple *t,
+				       __u32 proc_sel,
+				       const struct dt_config *cfg,
+				       struct selection *s)
+{
+	__u32 lsel = 0, rsel = 0;
+
+	if (cfg->have_port) {
+		lsel = port_lookup(t->laddr, t->lport);
+		rsel = port_lookup(t->raddr, t->rport);
+	}
+	s->sel = proc_sel | lsel | rsel;
+	s->peer_only = 0;
+	if (lsel)
+		s->sel |= DT_SEL_LOCAL_PORT;
+	if (rsel) {
+		s->sel |= DT_SEL_REMOTE_PORT;
+		/* the server end is selected by its port (or by `all`) */
+		if ((!proc_sel || (proc_sel & DT_SEL_ANY)) && !lsel &&
+		    (rsel & DT_SEL_SERVER) && is_local_addr(t->raddr, t->laddr))
+			s->peer_only = 1;
+	}
+	if (proc_sel & DT_SEL_ANY)
+		select_all_tcp(key, t, s);
+}
+
+static __always_inline struct sock_state *track_unix(struct sock *sk,
+						     __u64 ino, __u32 proc_sel,
+						     const struct dt_config *cfg)
+{
+	struct sock_state st = {
+		.first = 1, .unsure_start = 1, .ino = ino, .gen = cfg->gen,
+	};
+	struct unix_address *addr;
+	struct sock_state *cur;
+	struct selection s;
+
+	addr = select_unix(sk, proc_sel, cfg, &s);
+	if (!s.sel)
 		return NULL;
 	read_tuple(&st.t, sk);
-	st.sel = proc_sel | usel;
-	if (usel)
-		st.sel |= own ? DT_SEL_LOCAL_PORT : DT_SEL_REMOTE_PORT;
-	if (usel && !own && !proc_sel && (usel & DT_SEL_SERVER))
-		st.peer_only = 1;
+	st.sel = s.sel;
+	st.peer_only = s.peer_only;
 	cur = insert_state((__u64)sk, &st);
 	if (cur && cur->first && addr)
 		emit_unix_path(sk, cur, addr);
 	return cur;
 }
 
-/* Starts tracking a socket that matched a selector. With port selectors
- * both ends of a loopback connection match; the client end is then kept
- * as identity only, so each byte is copied out once. */
+/* Starts tracking a socket that matched a selector. */
 static __always_inline struct sock_state *track_sock(struct sock *sk,
 						     __u64 ino, __u32 proc_sel,
 						     const struct dt_config *cfg)
 {
 	struct tcp_sock *tp = (struct tcp_sock *)sk;
-	struct sock_state st = { .first = 1, .ino = ino };
+	struct sock_state st = { .first = 1, .ino = ino, .gen = cfg->gen };
 	__u64 key = (__u64)sk;
-	__u32 lsel = 0, rsel = 0;
 	__u32 rcv_nxt, copied, snd_una, write_seq;
+	struct selection s;
 
 	if (BPF_CORE_READ(sk, __sk_common.skc_family) == AF_UNIX)
 		return track_unix(sk, ino, proc_sel, cfg);
-	read_tuple(&st.t, sk);
-	if (cfg->have_port) {
-		lsel = port_lookup(st.t.laddr, st.t.lport);
-		rsel = port_lookup(st.t.raddr, st.t.rport);
-	}
-	if (!proc_sel && !lsel && !rsel)
+	/* no TCP_CLOSE would come to end its tracking */
+	if (BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_CLOSE)
 		return NULL;
-	st.sel = proc_sel | lsel | rsel;
-	if (lsel)
-		st.sel |= DT_SEL_LOCAL_PORT;
-	if (rsel) {
-		st.sel |= DT_SEL_REMOTE_PORT;
-		if (!proc_sel && !lsel && (rsel & DT_SEL_SERVER) &&
-		    is_local_addr(st.t.raddr, st.t.laddr))
-			st.peer_only = 1;
-	}
+	read_tuple(&st.t, sk);
+	select_tcp(key, &st.t, proc_sel, cfg, &s);
+	if (!s.sel)
+		return NULL;
+	st.sel = s.sel;
+	st.peer_only = s.peer_only;
 	/* Offsets of the bytes the application consumed before we looked,
 	 * so that joining an open connection shows as a non-zero start. */
 	rcv_nxt = BPF_CORE_READ(tp, rcv_nxt);
@@ -732,6 +821,75 @@ static __always_inline void end_tracking(__u64 key, struct sock_state *st)
 	bpf_map_delete_elem(&socks, &key);
 }
 
+/* The selection changed since the socket was tracked. A socket still
+ * selected keeps its connection (only the bits change); one no longer
+ * selected, or now to be recorded at the other end (or here instead),
+ * ends: the caller then looks at it as a new socket. */
+static __always_inline struct sock_state *
+revalidate(struct sock *sk, __u64 key, struct sock_state *st, __u32 proc_sel,
+	   const struct dt_config *cfg)
+{
+	struct selection s;
+
+	if (st->t.family == AF_UNIX)
+		select_unix(sk, proc_sel, cfg, &s);
+	else
+		select_tcp(key, &st->t, proc_sel, cfg, &s);
+	if (s.sel && s.peer_only == st->peer_only) {
+		st->sel = s.sel;
+		st->gen = cfg->gen;
+		return st;
+	}
+	end_tracking(key, st);
+	return NULL;
+}
+
+/* close() of a tracked socket. A Unix socket's end is only seen here. A
+ * TCP one's is told at TCP_CLOSE, where the entry goes once no file holds
+ * the socket; when that came first, the entry goes now; an aborting
+ * close() (SO_LINGER 0, unread data) reaches TCP_CLOSE before its file is
+ * released: sys_exit looks again. */
+static __always_inline void on_close_enter(struct sock_state *st,
+					   struct io_args *a,
+					   const struct dt_config *cfg)
+{
+	struct io_args *ap;
+
+	if (st->t.family == AF_UNIX) {
+		end_tracking(a->sk, st);
+	} else if (st->closed) {
+		bpf_map_delete_elem(&socks, &a->sk);
+	} else {
+		a->epoch = cfg->epoch;
+		ap = bpf_task_storage_get(&inflight,
+					  bpf_get_current_task_btf(), 0,
+					  BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (ap)
+			*ap = *a;
+	}
+}
+
+/* Reports the ret bytes a finished syscall moved. */
+static __always_inline void emit_payload(struct sock_state *st,
+					 const struct io_args *a, long ret)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct scratch *s = bpf_map_lookup_elem(&scratch_buf, &cpu);
+	__u64 pos;
+
+	if (!s)
+		return;
+	pos = __sync_fetch_and_add(&st->pos[a->dir & 1], ret);
+	fill_event(&s->ev, a->kind == IO_SENDFILE ? DT_EV_SENDFILE : DT_EV_DATA,
+		   (struct sock *)a->sk, st, a->fd, a->dir);
+	s->ev.pos = pos;
+	s->ev.msg_size = ret;
+	if (a->kind == IO_SENDFILE)
+		submit(s, 0);
+	else
+		copy_payload(s, a, ret);
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(dt_sys_enter, struct pt_regs *regs, long nr)
 {
@@ -744,12 +902,12 @@ int BPF_PROG(dt_sys_enter, struct pt_regs *regs, long nr)
 	__u32 zero = 0, proc_sel;
 	__u64 ino = 0;
 
-	if (!classify(nr, &a.kind, &a.dir))
-		return 0;
 	cfg = bpf_map_lookup_elem(&dt_config, &zero);
-	if (!cfg || !cfg->enabled || (id >> 32) == cfg->self_tgid)
+	if (!cfg || !cfg->enabled)
 		return 0;
-	proc_sel = match_process(cfg, id >> 32);
+	if (!classify(nr, &a.kind, &a.dir) || (id >> 32) == cfg->self_tgid)
+		return 0;
+	proc_sel = match_process(cfg, id >> 32) | cfg->sel_all;
 	if (!proc_sel && !cfg->have_port && !cfg->have_unix)
 		return 0;
 
@@ -765,14 +923,12 @@ int BPF_PROG(dt_sys_enter, struct pt_regs *regs, long nr)
 		st = NULL;
 	}
 	if (a.kind == IO_CLOSE) {
-		/* a Unix socket's end is only seen here; a TCP one has told
-		 * at TCP_CLOSE (or will: close() may only send a FIN) */
-		if (st && BPF_CORE_READ(sk, __sk_common.skc_family) == AF_UNIX)
-			end_tracking(a.sk, st);
-		else if (st && st->closed)
-			bpf_map_delete_elem(&socks, &a.sk);
+		if (st)
+			on_close_enter(st, &a, cfg);
 		return 0;
 	}
+	if (st && st->gen != cfg->gen)
+		st = revalidate(sk, a.sk, st, proc_sel, cfg);
 	if (!st) {
 		struct unselected *u;
 
@@ -794,6 +950,7 @@ int BPF_PROG(dt_sys_enter, struct pt_regs *regs, long nr)
 		return 0;
 	}
 
+	a.epoch = cfg->epoch;
 	a.buf = PT_REGS_PARM2_CORE_SYSCALL(regs);
 	if (a.kind == IO_IOVEC) {
 		a.iovcnt = PT_REGS_PARM3_CORE_SYSCALL(regs);
@@ -815,15 +972,17 @@ int BPF_PROG(dt_sys_enter, struct pt_regs *regs, long nr)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(dt_sys_exit, struct pt_regs *regs, long ret)
 {
+	struct dt_config *cfg;
 	struct sock_state *st;
-	struct scratch *s;
 	struct io_args *ap;
 	struct io_args a;
+	__u32 zero = 0;
 	__u8 kind, dir;
-	__u32 cpu;
-	__u64 pos;
 
-	/* most syscalls leave here, before any map is touched */
+	cfg = bpf_map_lookup_elem(&dt_config, &zero);
+	if (!cfg || !cfg->enabled)
+		return 0;
+	/* most syscalls leave here, before any other map is touched */
 	if (!classify(SYSCALL_NR(regs), &kind, &dir))
 		return 0;
 	ap = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
@@ -831,44 +990,114 @@ int BPF_PROG(dt_sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	a = *ap;
 	ap->kind = 0;
+	if (a.epoch != cfg->epoch)
+		return 0;
+	if (a.kind == IO_CLOSE) {
+		st = bpf_map_lookup_elem(&socks, &a.sk);
+		if (st && st->closed)
+			bpf_map_delete_elem(&socks, &a.sk);
+		return 0;
+	}
 	if (ret <= 0)
 		return 0;
-	cpu = bpf_get_smp_processor_id();
 	st = bpf_map_lookup_elem(&socks, &a.sk);
-	if (!st)
-		return 0;
-	s = bpf_map_lookup_elem(&scratch_buf, &cpu);
-	if (!s)
-		return 0;
-
-	pos = __sync_fetch_and_add(&st->pos[a.dir & 1], ret);
-	fill_event(&s->ev, a.kind == IO_SENDFILE ? DT_EV_SENDFILE : DT_EV_DATA,
-		   (struct sock *)a.sk, st, a.fd, a.dir);
-	s->ev.pos = pos;
-	s->ev.msg_size = ret;
-	if (a.kind == IO_SENDFILE)
-		submit(s, 0);
-	else
-		copy_payload(s, &a, ret);
-	/* this syscall raced with the connection's end: nothing follows */
-	if (st->closed)
-		bpf_map_delete_elem(&socks, &a.sk);
+	if (st)
+		emit_payload(st, &a, ret);
 	return 0;
 }
 
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(dt_sock_state, const struct sock *sk, int oldstate, int newstate)
+/* Reports a TCP event of the host. sk may be a full, request or timewait
+ * socket: only its sock_common fields are read. */
+static __always_inline void emit_tcp(const struct sock *sk,
+				     const struct tcp_sock_info *info,
+				     __u8 kind, __u32 error, __u8 sent,
+				     const struct dt_config *cfg)
+{
+	struct sock_tuple t;
+	struct dt_tcp_msg *m;
+
+	if (info && info->tgid == cfg->self_tgid)
+		return;
+	read_tuple(&t, (struct sock *)sk);
+	m = bpf_ringbuf_reserve(&events, sizeof(*m), 0);
+	if (!m) {
+		stat_add(DT_DROP_RINGBUF_FULL, 1);
+		return;
+	}
+	__builtin_memset(m, 0, sizeof(*m));
+	m->ev.type = DT_EV_TCP;
+	m->ev.ts_ns = bpf_ktime_get_ns();
+	if (info) {
+		m->ev.tgid = info->tgid;
+		m->ev.tid = info->tid;
+		m->ev.cgroup_id = info->cgroup_id;
+		__builtin_memcpy(m->ev.comm, info->comm, DT_COMM_LEN);
+	}
+	__builtin_memcpy(m->ev.laddr, t.laddr, 16);
+	__builtin_memcpy(m->ev.raddr, t.raddr, 16);
+	m->ev.lport = t.lport;
+	m->ev.rport = t.rport;
+	m->ev.family = t.family;
+	m->ev.len = sizeof(m->tcp);
+	m->tcp.kind = kind;
+	m->tcp.role = info ? info->role : DT_ROLE_UNKNOWN;
+	m->tcp.sent = sent;
+	m->tcp.error = error;
+	bpf_ringbuf_submit(m, wakeup_flags());
+	stat_add(DT_STAT_EVENTS, 1);
+}
+
+/* connect(): who is connecting, kept for the events that follow in
+ * softirq context (failed connect, retransmits, resets). */
+static __always_inline void on_syn_sent(const struct sock *sk,
+					const struct dt_config *cfg)
+{
+	struct tcp_sock_info info = { .role = DT_ROLE_CLIENT };
+	__u64 id = bpf_get_current_pid_tgid(), key = (__u64)sk;
+
+	info.tgid = id >> 32;
+	info.tid = (__u32)id;
+	info.cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(info.comm, sizeof(info.comm));
+	bpf_map_update_elem(&tcp_socks, &key, &info, BPF_ANY);
+	if (cfg->tcp_events)
+		emit_tcp(sk, &info, DT_TCPK_CONNECT, 0, 0, cfg);
+}
+
+/* A connection is up: its role. A connecting end keeps what SYN_SENT
+ * stored (it has the process); without it, the connect() came before the
+ * probes were enabled (and idling emptied the map). */
+static __always_inline void on_established(const struct sock *sk,
+					   int oldstate)
+{
+	struct tcp_sock_info info = { .role = DT_ROLE_SERVER };
+	__u64 key = (__u64)sk;
+
+	if (oldstate == TCP_SYN_RECV) {
+		bpf_map_update_elem(&tcp_socks, &key, &info, BPF_ANY);
+	} else if (oldstate == TCP_SYN_SENT) {
+		info.role = DT_ROLE_CLIENT;
+		bpf_map_update_elem(&tcp_socks, &key, &info, BPF_NOEXIST);
+	}
+}
+
+static __always_inline void on_tcp_close(const struct sock *sk, int oldstate,
+					 const struct dt_config *cfg)
 {
 	__u64 key = (__u64)sk;
+	struct tcp_sock_info *info;
 	struct dt_path_event *pe;
 	struct sock_state *st;
 
-	if (newstate != TCP_CLOSE)
-		return 0;
+	if (oldstate == TCP_SYN_SENT && cfg->tcp_events) {
+		info = bpf_map_lookup_elem(&tcp_socks, &key);
+		emit_tcp(sk, info, DT_TCPK_CONNECT_FAILED,
+			 BPF_CORE_READ(sk, sk_err), 0, cfg);
+	}
 	bpf_map_delete_elem(&unselected_socks, &key);
 	st = bpf_map_lookup_elem(&socks, &key);
 	if (!st)
-		return 0;
+		return;
 	pe = small_event();
 	if (pe) {
 		/* softirq or any task: no process fields here */
@@ -882,6 +1111,98 @@ int BPF_PROG(dt_sock_state, const struct sock *sk, int oldstate, int newstate)
 				       wakeup_flags()))
 			stat_add(DT_DROP_RINGBUF_FULL, 1);
 	}
-	st->closed = 1;
+	/* orphaned: its file is gone, no syscall can come any more */
+	if (!BPF_CORE_READ(sk, sk_socket))
+		bpf_map_delete_elem(&socks, &key);
+	else
+		st->closed = 1;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(dt_sock_state, const struct sock *sk, int oldstate, int newstate)
+{
+	struct dt_config *cfg;
+	__u32 zero = 0;
+
+	cfg = bpf_map_lookup_elem(&dt_config, &zero);
+	if (!cfg || !cfg->enabled)
+		return 0;
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	switch (newstate) {
+	case TCP_SYN_SENT:
+		on_syn_sent(sk, cfg);
+		break;
+	case TCP_ESTABLISHED:
+		on_established(sk, oldstate);
+		break;
+	case TCP_CLOSE:
+		on_tcp_close(sk, oldstate, cfg);
+		break;
+	}
+	return 0;
+}
+
+/* The config when TCP events are wanted, else NULL. */
+static __always_inline struct dt_config *tcp_events_config(void)
+{
+	__u32 zero = 0;
+	struct dt_config *cfg = bpf_map_lookup_elem(&dt_config, &zero);
+
+	return cfg && cfg->enabled && cfg->tcp_events ? cfg : NULL;
+}
+
+/* Reports a retransmit or reset of a socket that has a peer. */
+static __always_inline void emit_tcp_sock_event(const struct sock *sk,
+						__u8 kind, __u8 sent,
+						const struct dt_config *cfg)
+{
+	__u64 key = (__u64)sk;
+
+	if (!sk || !BPF_CORE_READ(sk, __sk_common.skc_dport))
+		return;
+	emit_tcp(sk, bpf_map_lookup_elem(&tcp_socks, &key), kind, 0, sent,
+		 cfg);
+}
+
+/* Newer kernels also trace retransmits that failed to go out (err). */
+struct trace_event_raw_tcp_retransmit_skb___err {
+	int err;
+} __attribute__((preserve_access_index));
+
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(dt_tcp_retransmit, const struct sock *sk)
+{
+	struct dt_config *cfg = tcp_events_config();
+
+	if (!cfg)
+		return 0;
+	if (bpf_core_field_exists(struct trace_event_raw_tcp_retransmit_skb___err,
+				  err) && ctx[2])
+		return 0;
+	emit_tcp_sock_event(sk, DT_TCPK_RETRANSMIT, 0, cfg);
+	return 0;
+}
+
+/* sk is NULL for a reset answering a segment no socket owns (a closed
+ * port): the peer's failed connect reports that. */
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(dt_tcp_send_reset, const struct sock *sk)
+{
+	struct dt_config *cfg = tcp_events_config();
+
+	if (cfg)
+		emit_tcp_sock_event(sk, DT_TCPK_RESET, 1, cfg);
+	return 0;
+}
+
+SEC("tp_btf/tcp_receive_reset")
+int BPF_PROG(dt_tcp_receive_reset, struct sock *sk)
+{
+	struct dt_config *cfg = tcp_events_config();
+
+	/* in SYN_SENT the reset refuses the connect: reported as such */
+	if (cfg && BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_SYN_SENT)
+		emit_tcp_sock_event(sk, DT_TCPK_RESET, 0, cfg);
 	return 0;
 }

@@ -24,6 +24,8 @@ enum dt_event_type {
 			       identity only, sent once, no payload */
 	DT_EV_UNIX_PATH = 5,/* struct dt_path_event: a Unix socket's path,
 			       sent before its first other event */
+	DT_EV_TCP = 6,      /* struct dt_tcp_msg: a TCP connect, failed
+			       connect, retransmit or reset, host-wide */
 };
 
 enum dt_dir {
@@ -71,6 +73,10 @@ struct dt_port_key {
 #define DT_SEL_CLIENT 0x2      /* a --client selector */
 #define DT_SEL_LOCAL_PORT 0x4  /* the socket's own address matched */
 #define DT_SEL_REMOTE_PORT 0x8 /* the socket's peer address matched */
+/* An `all` selector matched. With it, LOCAL_PORT marks the server end of a
+ * connection and REMOTE_PORT the client end, when the probes know (they
+ * saw the connection open); otherwise user space decides. */
+#define DT_SEL_ANY 0x10
 
 struct dt_config {
 	__u32 self_tgid;    /* never trace the recorder itself */
@@ -81,9 +87,17 @@ struct dt_config {
 	__u32 have_cgroup;
 	__u32 have_port;
 	__u32 have_unix;
+	/* DT_SEL_* bits of `all` selectors (with DT_SEL_ANY), 0 when none */
+	__u32 sel_all;
+	/* report DT_EV_TCP events */
+	__u32 tcp_events;
 	/* bumped whenever the selection changes: the probes then forget
-	 * which sockets they found unselected */
+	 * which sockets they found unselected and look again at the ones
+	 * they capture */
 	__u32 gen;
+	/* bumped whenever enabled goes from 0 to 1: what a syscall stashed
+	 * at sys_enter before the probes were idled is stale */
+	__u32 epoch;
 };
 
 /* Key of sel_unix: a socket path, NUL-padded (abstract: leading NUL). */
@@ -123,6 +137,45 @@ struct dt_event {
 struct dt_path_event {
 	struct dt_event ev;
 	char path[DT_PATH_LEN];
+};
+
+/* What a DT_EV_TCP event reports (dt_capture_tcp_event gives it as enum
+ * dt_tcp_event_kind of recorder/recorder.h). */
+enum dt_tcp_kind {
+	/* SYN_SENT and SYN_SENT -> CLOSE: lport is 0 (not chosen yet, or
+	 * released already) */
+	DT_TCPK_CONNECT = 1,
+	DT_TCPK_CONNECT_FAILED = 2,
+	DT_TCPK_RETRANSMIT = 3,
+	/* sent or received by a socket; a refused connect is reported as
+	 * CONNECT_FAILED instead, and a reset the kernel sends for no
+	 * socket (to a closed port) not at all */
+	DT_TCPK_RESET = 4,
+};
+
+/* Which end of its connection a socket is. */
+enum dt_tcp_role {
+	DT_ROLE_UNKNOWN = -1, /* opened before the probes were enabled */
+	DT_ROLE_SERVER = 0,   /* accepted */
+	DT_ROLE_CLIENT = 1,   /* connected */
+};
+
+/* The payload of a DT_EV_TCP event (dt_event.len bytes). The event's tuple
+ * is the socket's; its process fields come from the connect() of the
+ * socket when the probes saw it, else they are zero (softirq context). */
+struct dt_tcp_info {
+	__u8 kind;      /* enum dt_tcp_kind */
+	__s8 role;      /* enum dt_tcp_role */
+	__u8 sent;      /* RESET: sent by this socket (else received) */
+	__u8 pad;
+	__u32 error;    /* CONNECT_FAILED: sk_err, 0 when the application
+			   gave up (closed the socket) */
+};
+
+/* DT_EV_TCP */
+struct dt_tcp_msg {
+	struct dt_event ev;
+	struct dt_tcp_info tcp;
 };
 
 #endif /* DEETUNE_BPF_H */

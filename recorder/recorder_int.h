@@ -13,6 +13,7 @@
 #include <uthash.h>
 
 #include "bpf/deetune.h"
+#include "bpf/tls.h"
 #include "formats/formats.h"
 #include "recorder/recorder.h"
 
@@ -25,12 +26,31 @@ typedef int (*dt_event_fn)(void *ctx, const struct dt_event *ev,
 
 struct dt_capture;
 
-/* Loads and attaches the probes with the selectors in place. On success
- * *out is owned by the caller (dt_capture_close). On failure returns a
- * negative errno and writes a one-line explanation to err. */
+/* Loads and attaches the probes with the selectors in place (none: the
+ * probes idle until dt_capture_set_selectors or _set_tcp_events wakes
+ * them). On success *out is owned by the caller (dt_capture_close). On
+ * failure returns a negative errno and writes a one-line explanation to
+ * err. DT_EV_DATA/SENDFILE events of sockets an `all` selector captured
+ * carry DT_SEL_LOCAL_PORT (server end) or DT_SEL_REMOTE_PORT (client end)
+ * when the probes or the listening sockets tell; sels is copied. */
 int dt_capture_open(struct dt_capture **out, const struct dt_selector *sels,
 		    size_t nsels, size_t ringbuf_bytes, dt_event_fn fn,
 		    void *ctx, char *err, size_t errlen);
+/* Replaces the selection (sels is copied; selectors may overlap). Sockets
+ * captured before stay captured while still selected, and end with a
+ * DT_EV_CLOSE at their next syscall when no longer. With nsels == 0 and
+ * no TCP events the probes idle and forget every socket (the caller ends
+ * the connections it holds). Returns 0 or a negative errno. */
+int dt_capture_set_selectors(struct dt_capture *c,
+			     const struct dt_selector *sels, size_t nsels);
+/* Turns DT_EV_TCP events (host-wide connects, failed connects,
+ * retransmits, resets) on or off. Returns 0 or a negative errno. */
+int dt_capture_set_tcp_events(struct dt_capture *c, bool on);
+/* Converts a DT_EV_TCP event (data: its payload, as given to dt_event_fn)
+ * to the public form. Returns 0, or -EINVAL for another or a malformed
+ * event. */
+int dt_capture_tcp_event(const struct dt_event *ev, const uint8_t *data,
+			 struct dt_tcp_event *out);
 /* Delivers pending events to fn; waits up to timeout_ms for the first.
  * Returns the number of events, or a negative errno (-EINTR on signal). */
 int dt_capture_poll(struct dt_capture *c, int timeout_ms);
@@ -66,7 +86,7 @@ int dt_assembler_event(struct dt_assembler *a, const struct dt_event *ev,
  * period before now_ns (CLOCK_MONOTONIC): a syscall that raced with the
  * close may still deliver data after the close event. */
 int dt_assembler_expire(struct dt_assembler *a, uint64_t now_ns);
-/* Decode every connection as "http", "redis" or "mysql" instead of
+/* Decode every connection as "http", "http2", "redis" or "mysql" instead of
  * detecting the protocol. 0 or -EINVAL for an unknown name. */
 int dt_assembler_force_protocol(struct dt_assembler *a, const char *name);
 /* Bounds the bytes buffered over all connections: past limit, the
@@ -131,8 +151,15 @@ struct dt_conn {
 	bool peer_only;        /* identity of a socket traced at its peer */
 	bool mirrored;         /* both ends traced with payload (loopback) */
 	bool ignored;          /* not a protocol we decode */
+	bool tls;              /* plaintext taken inside OpenSSL */
 	uint64_t closed_ts;    /* when the close was reported, 0 if open */
+	/* stream lengths the TCP close reported (by DT_DIR_*), 0 unknown */
+	uint64_t end_pos[2];
+	bool lost_bytes;       /* a gap was seen: events were dropped */
 	struct dt_conn *next_closed; /* closed connections, oldest first */
+	/* connections holding bytes, most recently fed first (eviction) */
+	struct dt_conn *lru_prev, *lru_next;
+	uint64_t held;         /* bytes counted in the assembler's buffered */
 	struct dt_stream s[2];
 	UT_hash_handle hh;     /* by id */
 	UT_hash_handle hh_tuple;
@@ -173,6 +200,7 @@ struct dt_pending {
 
 struct dt_pending_queue {
 	struct dt_pending *head, *tail;
+	size_t bytes;          /* request bytes queued (memory accounting) */
 };
 
 /* Fills an exchange's summary attributes from its raw bytes. */
@@ -223,10 +251,23 @@ struct dt_proto_ops {
 		      uint64_t n, uint32_t why);
 	/* The connection ended: flush what is pending. */
 	int (*on_close)(struct dt_assembler *a, struct dt_conn *c);
+	/* Bytes the state holds outside c->s (waiting requests, replies
+	 * gathered so far), for the memory bound; NULL when none. */
+	size_t (*held)(const void *state);
 };
 
 extern const struct dt_proto_ops dt_proto_http1;
 extern const struct dt_proto_ops dt_proto_redis;
 extern const struct dt_proto_ops dt_proto_mysql;
+extern const struct dt_proto_ops dt_proto_http2;
+
+/* ---- h2_exchange.c ---- */
+
+/* Fills x (initialised here; released by the caller, or by
+ * dt_assembler_emit()) with a finished HTTP/2 stream: stored request and
+ * response, attributes, flags, and the times the codec stamped. joined:
+ * the decoder joined the connection part-way. 0 or -ENOMEM (x released). */
+int dt_h2_stream_to_exchange(const struct dt_h2_stream *s, bool joined,
+			     struct dt_exchange *x);
 
 #endif /* DEETUNE_RECORDER_INT_H */

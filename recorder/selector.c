@@ -131,6 +131,10 @@ int dt_selector_parse(struct dt_selector *sel, const char *text, bool server,
 	memset(sel, 0, sizeof(*sel));
 	sel->server = server;
 	snprintf(sel->text, sizeof(sel->text), "%s", text);
+	if (!strcmp(text, "all")) {
+		sel->kind = DT_SEL_ALL;
+		return 0;
+	}
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		size_t n = strlen(kinds[i].prefix);
 
@@ -139,7 +143,7 @@ int dt_selector_parse(struct dt_selector *sel, const char *text, bool server,
 			return parse_value(sel, text + n, err, errlen);
 		}
 	}
-	snprintf(err, errlen, "selector '%s': expected port:N, pid:N, "
+	snprintf(err, errlen, "selector '%s': expected all, port:N, pid:N, "
 		 "comm:NAME, cgroup:PATH, addr:IP:PORT or unix:PATH", text);
 	return -EINVAL;
 }
