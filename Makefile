@@ -105,7 +105,7 @@ $(O)/vmlinux.h: $(VMLINUX_H) | $(O)
 	$(Q)cp $< $@
 endif
 
-$(O)/bpf/%.bpf.o: bpf/%.bpf.c bpf/deetune.h $(O)/vmlinux.h | $(O)/bpf
+$(O)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(O)/vmlinux.h | $(O)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 		-I$(O) -Ibpf -c $< -o $@.tmp
@@ -248,17 +248,18 @@ demo: all
 bench: all
 	$(Q)bench/run.sh $(DEETUNE)
 
+MANDIR := $(DESTDIR)$(PREFIX)/share/man
+MAN_SECTIONS := $(sort $(subst .,,$(suffix $(MANPAGES))))
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
-		$(DESTDIR)$(PREFIX)/share/man/man5
+	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(DEETUNE) $(DESTDIR)$(PREFIX)/bin/deetune
-	install -m 0644 $(filter %.1,$(MANPAGES)) $(DESTDIR)$(PREFIX)/share/man/man1/
-	install -m 0644 $(filter %.5,$(MANPAGES)) $(DESTDIR)$(PREFIX)/share/man/man5/
+	$(foreach s,$(MAN_SECTIONS),install -d $(MANDIR)/man$(s) && \
+		install -m 0644 $(filter %.$(s),$(MANPAGES)) $(MANDIR)/man$(s)/;)
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/deetune
-	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man1/,$(notdir $(filter %.1,$(MANPAGES))))
-	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man5/,$(notdir $(filter %.5,$(MANPAGES))))
+	rm -f $(foreach s,$(MAN_SECTIONS),$(addprefix $(MANDIR)/man$(s)/,$(notdir $(filter %.$(s),$(MANPAGES)))))
 
 clean:
 	rm -rf $(O)

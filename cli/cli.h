@@ -30,6 +30,9 @@ int cmd_replay(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_task(int argc, char **argv);
+int cmd_daemon(int argc, char **argv);
+int cmd_topo(int argc, char **argv);
 
 /* Print "deetune <cmd>: <message>" to stderr ("deetune: " before a
  * subcommand is known); cli_error() returns EXIT_USAGE. */
@@ -120,6 +123,17 @@ struct json_t *cli_exchange_to_json(const struct dt_exchange *x, bool with_raw);
 /* A JSON string when the bytes are UTF-8, else {"base64": "..."}:
  * binary-safe without hiding that the bytes were not text. */
 struct json_t *cli_json_bytes(const void *data, size_t len);
+
+/* Adds one header to o; a name seen before collects its values into an
+ * array, in order. Returns 0 or -1. */
+struct dt_http1_header;
+int cli_json_header_add(struct json_t *o, const struct dt_http1_header *h);
+
+/* json_http2.c: HTTP/2 fields of one side of x (pseudo-headers, headers,
+ * trailers, body; gRPC call, status and decoded messages), added to o. */
+struct dt_exchange;
+int cli_http2_message_to_json(struct json_t *o, const struct dt_exchange *x,
+			      bool is_request);
 
 /* json_redis.c: Redis fields of a request or reply (command, args; type,
  * summary, error) added to o; nothing when the bytes don't parse. */

@@ -8,16 +8,20 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/daemon_client.h"
 #include "recorder/recorder.h"
 
 static const char record_usage[] =
 	"usage: deetune record --server SEL [--server SEL...] [--client SEL...]\n"
 	"                      [--duration D] [--count N] [--match EXPR...]\n"
+	"                      [--sample P] [--max-bytes SIZE] [--redact RULE...]\n"
+	"                      [--no-default-redaction] [--max-memory SIZE]\n"
 	"                      [--ringbuf-size BYTES] [--protocol P] -o FILE\n"
 	"\n"
 	"Records request/response exchanges of the selected services with eBPF\n"
 	"into the session file FILE, until D elapses, N exchanges are written,\n"
-	"or SIGINT/SIGTERM arrives. Prints 'recording: ...' on stderr once the\n"
+	"the file reaches SIZE, or SIGINT/SIGTERM arrives. Credentials are\n"
+	"masked before they reach the file (see deetune-redaction(7)). Prints 'recording: ...' on stderr once the\n"
 	"probes are attached and a 'recorded: ...' summary at the end.\n"
 	"\n"
 	"  -s, --server SEL     the service whose traffic to record (repeatable)\n"
@@ -28,9 +32,21 @@ static const char record_usage[] =
 	"                       match): HTTP 'GET /api/*', '/health', 'POST';\n"
 	"                       Redis command glob 'H*'; MySQL SQL glob\n"
 	"                       'SELECT * FROM orders*' or kind 'select'\n"
+	"      --sample P       keep a share P (0 < P <= 1) of the connections,\n"
+	"                       each with all its exchanges\n"
+	"      --max-bytes SIZE stop once the file reaches SIZE (10K, 5M, 1G)\n"
+	"      --redact RULE    also mask header:NAME, json:PATH or regex:ERE\n"
+	"                       (repeatable)\n"
+	"      --no-default-redaction\n"
+	"                       leave out the built-in rules (Authorization,\n"
+	"                       Cookie, Set-Cookie, Redis AUTH, MySQL passwords)\n"
+	"      --max-memory SIZE  memory for the ring buffer and buffered\n"
+	"                       streams (default 256M); past it the oldest\n"
+	"                       incomplete streams are dropped and counted\n"
 	"      --ringbuf-size B ring buffer bytes, power of two (default 16 MiB)\n"
-	"      --protocol P     decode every connection as http, redis or mysql\n"
-	"                       instead of detecting it from the first bytes\n"
+	"      --protocol P     decode every connection as http, http2,\n"
+	"                       redis or mysql instead of detecting it from\n"
+	"                       the first bytes\n"
 	"  -o, --output FILE    session file to write\n"
 	"  -h, --help           show this help\n"
 	"\n"
@@ -69,36 +85,75 @@ static char *join_args(int argc, char **argv)
 	return s;
 }
 
-static int add_selector(struct dt_record_opts *o, const char *text,
-			bool server)
+static int add_selector(struct dt_task_spec *t, const char *text, bool server)
 {
 	char err[256];
 
-	if (o->nsels == DT_RECORD_MAX_SELECTORS)
+	if (t->nsels == DT_RECORD_MAX_SELECTORS)
 		return cli_error("at most %d selectors",
 				 DT_RECORD_MAX_SELECTORS);
-	if (dt_selector_parse(&o->sels[o->nsels], text, server, err,
+	if (dt_selector_parse(&t->sels[t->nsels], text, server, err,
 			      sizeof(err)))
 		return cli_error("%s", err);
-	o->nsels++;
+	t->nsels++;
 	return 0;
 }
 
-static int add_match(struct dt_record_opts *o, const char *text)
+static int add_match(struct dt_task_spec *t, const char *text)
 {
 	char err[256];
 
-	if (o->nmatches == DT_RECORD_MAX_MATCHES)
+	if (t->nmatches == DT_RECORD_MAX_MATCHES)
 		return cli_error("at most %d --match expressions",
 				 DT_RECORD_MAX_MATCHES);
-	if (dt_match_parse(&o->matches[o->nmatches], text, err, sizeof(err)))
+	if (dt_match_parse(&t->matches[t->nmatches], text, err, sizeof(err)))
 		return cli_error("%s", err);
-	o->nmatches++;
+	t->nmatches++;
+	return 0;
+}
+
+static int add_redact(struct dt_task_spec *t, const char *rule)
+{
+	if (t->nredact == DT_TASK_MAX_REDACT)
+		return cli_error("at most %d --redact rules",
+				 DT_TASK_MAX_REDACT);
+	t->redact[t->nredact++] = rule;
+	return 0;
+}
+
+/* Refused before the output file is created (e.g. a bad --redact). */
+static int check_spec(const struct dt_task_spec *t)
+{
+	char err[256];
+
+	if (dt_task_spec_check(t, err, sizeof(err)))
+		return cli_error("%s", err);
+	return 0;
+}
+
+static int parse_sample(const char *s, double *p)
+{
+	char *end;
+
+	errno = 0;
+	*p = strtod(s, &end);
+	if (errno || end == s || *end || !(*p > 0 && *p <= 1))
+		return cli_error("--sample must be a number above 0 and at "
+				 "most 1");
+	return 0;
+}
+
+static int parse_size_opt(const char *name, const char *s, uint64_t *v)
+{
+	if (cli_parse_size(s, v) || !*v)
+		return cli_error("invalid %s '%s' (bytes, or 10K, 5M, 1G)",
+				 name, s);
 	return 0;
 }
 
 static int parse_options(struct dt_record_opts *o, int argc, char **argv)
 {
+	struct dt_task_spec *t = &o->task;
 	static const struct option longopts[] = {
 		{ "server", required_argument, NULL, 's' },
 		{ "client", required_argument, NULL, 'c' },
@@ -108,6 +163,11 @@ static int parse_options(struct dt_record_opts *o, int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "ringbuf-size", required_argument, NULL, 'R' },
 		{ "protocol", required_argument, NULL, 'P' },
+		{ "sample", required_argument, NULL, 'S' },
+		{ "max-bytes", required_argument, NULL, 'B' },
+		{ "redact", required_argument, NULL, 'r' },
+		{ "no-default-redaction", no_argument, NULL, 'N' },
+		{ "max-memory", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -120,24 +180,41 @@ static int parse_options(struct dt_record_opts *o, int argc, char **argv)
 		switch (opt) {
 		case 's':
 		case 'c':
-			ret = add_selector(o, optarg, opt == 's');
+			ret = add_selector(t, optarg, opt == 's');
 			break;
 		case 'd':
-			if (cli_parse_duration(optarg, &o->duration_ns) ||
-			    !o->duration_ns)
+			if (cli_parse_duration(optarg, &t->duration_ns) ||
+			    !t->duration_ns)
 				ret = cli_error("invalid duration '%s'",
 						optarg);
 			break;
 		case 'n':
-			if (parse_u64(optarg, &o->max_count) || !o->max_count)
+			if (parse_u64(optarg, &t->max_count) || !t->max_count)
 				ret = cli_error("invalid count '%s'",
 						optarg);
 			break;
 		case 'm':
-			ret = add_match(o, optarg);
+			ret = add_match(t, optarg);
 			break;
 		case 'o':
-			o->output = optarg;
+			t->output = optarg;
+			break;
+		case 'S':
+			ret = parse_sample(optarg, &t->sample);
+			break;
+		case 'B':
+			ret = parse_size_opt("--max-bytes", optarg,
+					     &t->max_bytes);
+			break;
+		case 'r':
+			ret = add_redact(t, optarg);
+			break;
+		case 'N':
+			t->no_default_redaction = true;
+			break;
+		case 'M':
+			ret = parse_size_opt("--max-memory", optarg, &v);
+			o->max_memory = v;
 			break;
 		case 'R':
 			if (parse_u64(optarg, &v) || v < 4096 ||
@@ -147,10 +224,10 @@ static int parse_options(struct dt_record_opts *o, int argc, char **argv)
 			o->ringbuf_bytes = v;
 			break;
 		case 'P':
-			if (strcmp(optarg, "http") && strcmp(optarg, "redis") &&
-			    strcmp(optarg, "mysql"))
-				ret = cli_error("--protocol must be http, redis "
-						"or mysql");
+			if (strcmp(optarg, "http") && strcmp(optarg, "http2") &&
+			    strcmp(optarg, "redis") && strcmp(optarg, "mysql"))
+				ret = cli_error("--protocol must be http, http2, "
+						"redis or mysql");
 			o->protocol = optarg;
 			break;
 		case 'h':
@@ -165,13 +242,13 @@ static int parse_options(struct dt_record_opts *o, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_error("unexpected argument '%s'", argv[optind]);
-	if (!o->nsels || !o->output) {
+	if (!t->nsels || !t->output) {
 		fputs(record_usage, stderr);
 		return cli_error("--server and -o are required");
 	}
-	for (size_t i = 0; i < o->nsels; i++)
-		if (o->sels[i].server)
-			return 0;
+	for (size_t i = 0; i < t->nsels; i++)
+		if (t->sels[i].server)
+			return check_spec(t);
 	return cli_error("at least one --server selector is required");
 }
 
@@ -190,7 +267,7 @@ int cmd_record(int argc, char **argv)
 		goto out;
 	}
 	command = join_args(argc, argv);
-	o->command = command;
+	o->task.command = command;
 	ret = dt_record_run(o, &sum);
 	if (ret) {
 		ret = EXIT_USAGE;

@@ -13,6 +13,9 @@ static const struct dt_command commands[] = {
 	{ "export", cmd_export, "write a session as a pcap file for Wireshark" },
 	{ "import", cmd_import, "turn a pcap/pcapng capture into a session" },
 	{ "diff", cmd_diff, "compare a replay with its recording" },
+	{ "task", cmd_task, "start and control recording tasks in the daemon" },
+	{ "daemon", cmd_daemon, "run the recorder as a host agent serving tasks" },
+	{ "topo", cmd_topo, "capture for a while and print the service graph" },
 };
 
 static void usage(FILE *out)

@@ -69,36 +69,6 @@ bool dt_match_exchange(const struct dt_match *m, size_t n,
 #define DT_RECORD_MAX_SELECTORS 64
 #define DT_RECORD_MAX_MATCHES 16
 
-struct dt_record_opts {
-	struct dt_selector sels[DT_RECORD_MAX_SELECTORS];
-	size_t nsels;
-	struct dt_match matches[DT_RECORD_MAX_MATCHES];
-	size_t nmatches;
-	uint64_t duration_ns;  /* 0 = until stopped */
-	uint64_t max_count;    /* 0 = unlimited */
-	const char *output;    /* session file path */
-	const char *protocol;  /* "http", "redis", "mysql"; NULL = detect */
-	const char *command;   /* the command line, stored as metadata */
-	size_t ringbuf_bytes;  /* 0 = default */
-	bool quiet;
-};
-
-struct dt_record_summary {
-	uint64_t exchanges;
-	uint64_t bytes_written;
-	uint64_t incomplete;
-	uint64_t dropped_events;
-};
-
-/*
- * Records until a policy or a signal ends it (SIGINT/SIGTERM set a flag
- * polled by the loop). Prints "recording: ..." on stderr once attached.
- * Returns 0, or a negative errno after printing one clear message;
- * -EPERM/-ENOSYS/-EOPNOTSUPP mean BPF is unavailable here.
- */
-int dt_record_run(const struct dt_record_opts *opts,
-		  struct dt_record_summary *summary);
-
 /* ---------------------------------------------------------------------- */
 /* Observers: side outputs (topology, metrics) fed by the same capture     */
 /* ---------------------------------------------------------------------- */
@@ -143,6 +113,8 @@ struct dt_observer {
 /* run one per command).                                                   */
 /* ---------------------------------------------------------------------- */
 
+#define DT_RECORDER_DEFAULT_MAX_MEMORY (256u << 20)
+
 struct dt_recorder_opts {
 	size_t ringbuf_bytes;      /* 0 = default (16 MiB) */
 	size_t max_memory;         /* bytes the assembler may buffer; past it
@@ -182,8 +154,145 @@ int dt_recorder_open(struct dt_recorder **out,
 int dt_recorder_poll(struct dt_recorder *r, int timeout_ms);
 void dt_recorder_get_stats(struct dt_recorder *r,
 			   struct dt_recorder_stats *st);
+/* Makes SIGINT and SIGTERM ask the loop driving an engine to stop instead
+ * of killing the process; dt_stop_signal() then returns the signal (0
+ * before one arrived). */
+void dt_catch_stop_signals(void);
+int dt_stop_signal(void);
 /* Stops every running task (state "stopped"), finalizing its file. */
 void dt_recorder_close(struct dt_recorder *r);
+
+/* ---------------------------------------------------------------------- */
+/* Recording tasks (engine.c, task.c): each writes the exchanges its       */
+/* selectors and policies keep to its own session file. `record` runs one; */
+/* the daemon runs many at once on one engine.                             */
+/* ---------------------------------------------------------------------- */
+
+#define DT_TASK_MAX_REDACT 32
+
+enum dt_task_state {
+	DT_TASK_RUNNING = 0,
+	DT_TASK_DONE,          /* ended by its own policy: duration, count,
+				  max-bytes */
+	DT_TASK_STOPPED,       /* dt_recorder_task_stop() or engine closed */
+	DT_TASK_FAILED,        /* the file could not be written */
+	DT_TASK_INTERRUPTED,   /* found running after a daemon restart
+				  (never set by the engine) */
+};
+
+/* "running", "done", "stopped", "failed", "interrupted". */
+const char *dt_task_state_name(enum dt_task_state st);
+
+/* What a task counted over its lifetime. The probe drops, gaps, evicted,
+ * events and bytes are the shared engine's, counted since the task
+ * started (the probes do not know which task a lost event was for). */
+struct dt_task_drops {
+	uint64_t ringbuf_full, truncated, read_failed, state_full;
+	uint64_t gaps, evicted;
+	uint64_t sampled_out;      /* this task's: kept out by sample */
+};
+
+struct dt_task_info {
+	uint64_t id;
+	enum dt_task_state state;
+	/* "" while running, else "duration", "count", "max-bytes",
+	 * "stopped", "disk full" or "write error: <strerror>" */
+	char reason[96];
+	uint64_t started_ns, ended_ns; /* CLOCK_REALTIME; ended 0 if running */
+	uint64_t exchanges;        /* written to the file (failed: those in
+				      whole frames, at least) */
+	uint64_t incomplete;       /* of those, flagged incomplete */
+	uint64_t bytes_written;    /* file bytes on disk (whole frames) */
+	uint64_t events, bytes;    /* the probes' submissions, since start */
+	struct dt_task_drops drops;
+};
+
+/* Called once when a task ends, after its file is finalized (or given
+ * up on failure); info is borrowed for the call. It runs inside
+ * dt_recorder_poll/task_stop/close and must not call into the recorder. */
+typedef void (*dt_task_end_fn)(void *ctx, const struct dt_task_info *info);
+
+struct dt_task_spec {
+	struct dt_selector sels[DT_RECORD_MAX_SELECTORS]; /* >= 1 server */
+	size_t nsels;
+	struct dt_match matches[DT_RECORD_MAX_MATCHES];
+	size_t nmatches;
+	uint64_t duration_ns;      /* 0 = until stopped */
+	uint64_t max_count;        /* 0 = unlimited */
+	uint64_t max_bytes;        /* 0 = unlimited; ends at the first frame
+				      that brings the file to this size */
+	double sample;             /* keep this share of connections, (0, 1];
+				      0 means 1 */
+	const char *redact[DT_TASK_MAX_REDACT]; /* rules, see redact/redact.h */
+	size_t nredact;
+	bool no_default_redaction; /* leave out the built-in rules */
+	/* session metadata: the command line, and the file's name */
+	const char *command;
+	const char *output;
+	int fd;                    /* the open output file, see task_start */
+	dt_task_end_fn on_end;     /* NULL = not told */
+	void *ctx;
+};
+
+/* Checks spec as dt_recorder_task_start will (a server selector, the
+ * limits, sample, the redaction rules), so that a caller can refuse it
+ * before creating the output file. 0, or -EINVAL with a message in err,
+ * or -ENOMEM. */
+int dt_task_spec_check(const struct dt_task_spec *spec, char *err,
+		       size_t errlen);
+/*
+ * Starts a task with the caller's id (unique among running tasks): writes
+ * the session header to spec->fd and widens the probes' selection to the
+ * task's selectors. The spec is copied; spec->fd belongs to the task from
+ * this call on, also when it fails (it is closed). Returns 0, -EEXIST for
+ * a running id, -EINVAL with a message in err (e.g. a bad redaction rule,
+ * no server selector, sample outside (0, 1]), or another negative errno.
+ */
+int dt_recorder_task_start(struct dt_recorder *r,
+			   const struct dt_task_spec *spec, uint64_t id,
+			   char *err, size_t errlen);
+/* Ends a running task now (state "stopped"): what the probes hold is
+ * drained first, its file is finalized, on_end is called. 0 or -ENOENT. */
+int dt_recorder_task_stop(struct dt_recorder *r, uint64_t id);
+/* Progress of a running task. 0 or -ENOENT (ended tasks are gone: their
+ * final info went to on_end). */
+int dt_recorder_task_info(struct dt_recorder *r, uint64_t id,
+			  struct dt_task_info *info);
+/* Calls fn (unless NULL) for every running task, oldest first; fn must
+ * not start or stop tasks. Returns the number of running tasks. */
+size_t dt_recorder_task_foreach(struct dt_recorder *r,
+				void (*fn)(void *ctx,
+					   const struct dt_task_info *info),
+				void *ctx);
+
+/* ---------------------------------------------------------------------- */
+/* `deetune record`: the engine and one task, in the foreground             */
+/* ---------------------------------------------------------------------- */
+
+struct dt_record_opts {
+	struct dt_task_spec task;  /* fd, on_end and ctx are set by
+				      dt_record_run; output names the file */
+	const char *protocol;      /* "http", "redis", "mysql"; NULL = detect */
+	size_t ringbuf_bytes;      /* 0 = default */
+	size_t max_memory;         /* 0 = default */
+	bool quiet;
+};
+
+struct dt_record_summary {
+	uint64_t exchanges;
+	uint64_t bytes_written;
+	uint64_t incomplete;
+	uint64_t dropped_events;
+};
+
+/*
+ * Records until a policy or a signal ends it (SIGINT/SIGTERM set a flag
+ * polled by the loop). Prints "recording: ..." on stderr once attached.
+ * Returns 0, or a negative errno after printing one clear message;
+ * -EPERM/-ENOSYS/-EOPNOTSUPP mean BPF is unavailable here.
+ */
+int dt_record_run(const struct dt_record_opts *opts,
+		  struct dt_record_summary *summary);
 
 /* pcap export and import */
 #include "recorder/pcap_io.h"

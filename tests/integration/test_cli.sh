@@ -74,14 +74,15 @@ run 2 cat
 run 2 inspect
 run 2 cat a.dtsess b.dtsess
 
-# Man pages: deetune(1), one per subcommand, deetune-session(5); each
-# renders without a single warning.
+# Man pages: deetune(1), one per subcommand (section 1, section 8 for the
+# daemon), deetune-session(5); each renders without a single warning.
 MAN=$REPO_DIR/man
 for page in deetune.1 deetune-session.5; do
 	[ -f "$MAN/$page" ] || fail "man/$page is missing"
 done
 for c in "${commands[@]}"; do
-	[ -f "$MAN/deetune-$c.1" ] || fail "man/deetune-$c.1 is missing"
+	[ -f "$MAN/deetune-$c.1" ] || [ -f "$MAN/deetune-$c.8" ] ||
+		fail "man/deetune-$c.1 is missing"
 done
 for page in "$MAN"/*.[0-9]; do
 	warnings=$(groff -man -Tutf8 -ww -z "$page" 2>&1)
