@@ -226,7 +226,8 @@ $(O)/fuzz/fuzz_redact_%: tests/fuzz/fuzz_redact_%.c $(FORMATS_SRC) \
 # the TCP reassembler is fuzzed through the recorder's decoders
 FUZZ_RECORDER_SRC := recorder/tcp_reassembly.c recorder/packet_decode.c \
 	recorder/assembler.c recorder/pairing.c recorder/http_pair.c \
-	recorder/redis_pair.c recorder/mysql_pair.c
+	recorder/redis_pair.c recorder/mysql_pair.c recorder/h2_pair.c \
+	recorder/h2_exchange.c
 $(O)/fuzz/fuzz_tcp_reassembly: tests/fuzz/fuzz_tcp_reassembly.c \
 		$(FUZZ_RECORDER_SRC) $(FORMATS_SRC) formats/formats.h \
 		recorder/recorder_int.h recorder/tcp_reassembly.h

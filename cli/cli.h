@@ -11,6 +11,7 @@
 #ifndef DEETUNE_CLI_H
 #define DEETUNE_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +54,16 @@ void cli_file_close(struct cli_file *f);
 /* Parses "30s", "500ms", "2m", "1h", "10" (seconds) into nanoseconds.
  * Returns 0 or -EINVAL. */
 int cli_parse_duration(const char *s, uint64_t *ns);
+
+/* Parses a selector (--server when server, else --client) into
+ * sels[*n] and counts it, or a --match expression into m[*n]; at most max.
+ * Returns 0, or EXIT_USAGE after printing why. */
+struct dt_selector;
+struct dt_match;
+int cli_add_selector(struct dt_selector *sels, size_t *n, size_t max,
+		     const char *text, bool server);
+int cli_add_match(struct dt_match *m, size_t *n, size_t max,
+		  const char *text);
 
 /* Flushes stdout and reports a write error (e.g. EPIPE, ENOSPC) the way
  * git does; returns the exit code to use. */

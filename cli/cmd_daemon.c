@@ -44,20 +44,6 @@ struct daemon_args {
 	struct dt_selector observe[MAX_OBSERVE];
 };
 
-static int add_observe(struct daemon_args *a, const char *text)
-{
-	char err[256];
-
-	if (a->opts.nobserve == MAX_OBSERVE)
-		return cli_error("at most %d --observe selectors",
-				 MAX_OBSERVE);
-	if (dt_selector_parse(&a->observe[a->opts.nobserve], text, true, err,
-			      sizeof(err)))
-		return cli_error("%s", err);
-	a->opts.nobserve++;
-	return 0;
-}
-
 static int parse_options(struct daemon_args *a, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -95,7 +81,8 @@ static int parse_options(struct daemon_args *a, int argc, char **argv)
 			a->opts.max_memory = v;
 			break;
 		case 'O':
-			ret = add_observe(a, optarg);
+			ret = cli_add_selector(a->observe, &a->opts.nobserve,
+					       MAX_OBSERVE, optarg, true);
 			break;
 		case 'H':
 			if (!*optarg)

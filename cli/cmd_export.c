@@ -48,19 +48,6 @@ static int add_protocol(struct dt_pcap_export_opts *o, const char *name)
 	return cli_error("unknown protocol '%s' (http, redis or mysql)", name);
 }
 
-static int add_match(struct dt_pcap_export_opts *o, const char *text)
-{
-	char err[256];
-
-	if (o->nmatches == DT_RECORD_MAX_MATCHES)
-		return cli_error("at most %d --match expressions",
-				 DT_RECORD_MAX_MATCHES);
-	if (dt_match_parse(&o->matches[o->nmatches], text, err, sizeof(err)))
-		return cli_error("%s", err);
-	o->nmatches++;
-	return 0;
-}
-
 static int set_link(struct dt_pcap_export_opts *o, const char *name)
 {
 	if (!strcmp(name, "ethernet"))
@@ -103,7 +90,9 @@ static int parse_options(struct export_cli *e, int argc, char **argv)
 			ret = add_protocol(&e->opts, optarg);
 			break;
 		case 'm':
-			ret = add_match(&e->opts, optarg);
+			ret = cli_add_match(e->opts.matches,
+					    &e->opts.nmatches,
+					    DT_RECORD_MAX_MATCHES, optarg);
 			break;
 		case 'h':
 			fputs(export_usage, stdout);

@@ -85,33 +85,6 @@ static char *join_args(int argc, char **argv)
 	return s;
 }
 
-static int add_selector(struct dt_task_spec *t, const char *text, bool server)
-{
-	char err[256];
-
-	if (t->nsels == DT_RECORD_MAX_SELECTORS)
-		return cli_error("at most %d selectors",
-				 DT_RECORD_MAX_SELECTORS);
-	if (dt_selector_parse(&t->sels[t->nsels], text, server, err,
-			      sizeof(err)))
-		return cli_error("%s", err);
-	t->nsels++;
-	return 0;
-}
-
-static int add_match(struct dt_task_spec *t, const char *text)
-{
-	char err[256];
-
-	if (t->nmatches == DT_RECORD_MAX_MATCHES)
-		return cli_error("at most %d --match expressions",
-				 DT_RECORD_MAX_MATCHES);
-	if (dt_match_parse(&t->matches[t->nmatches], text, err, sizeof(err)))
-		return cli_error("%s", err);
-	t->nmatches++;
-	return 0;
-}
-
 static int add_redact(struct dt_task_spec *t, const char *rule)
 {
 	if (t->nredact == DT_TASK_MAX_REDACT)
@@ -180,7 +153,9 @@ static int parse_options(struct dt_record_opts *o, int argc, char **argv)
 		switch (opt) {
 		case 's':
 		case 'c':
-			ret = add_selector(t, optarg, opt == 's');
+			ret = cli_add_selector(t->sels, &t->nsels,
+					       DT_RECORD_MAX_SELECTORS, optarg,
+					       opt == 's');
 			break;
 		case 'd':
 			if (cli_parse_duration(optarg, &t->duration_ns) ||
@@ -194,7 +169,8 @@ static int parse_options(struct dt_record_opts *o, int argc, char **argv)
 						optarg);
 			break;
 		case 'm':
-			ret = add_match(t, optarg);
+			ret = cli_add_match(t->matches, &t->nmatches,
+					    DT_RECORD_MAX_MATCHES, optarg);
 			break;
 		case 'o':
 			t->output = optarg;

@@ -53,20 +53,6 @@ struct topo_opts {
 	const char *output;
 };
 
-static int add_server(struct topo_opts *o, const char *text)
-{
-	char err[256];
-
-	if (o->nsels == DT_RECORD_MAX_SELECTORS)
-		return cli_error("at most %d --server selectors",
-				 DT_RECORD_MAX_SELECTORS);
-	if (dt_selector_parse(&o->sels[o->nsels], text, true, err,
-			      sizeof(err)))
-		return cli_error("%s", err);
-	o->nsels++;
-	return 0;
-}
-
 static int add_rule(struct topo_opts *o, const char *text)
 {
 	struct dt_topo_rule r, *grown;
@@ -125,7 +111,9 @@ static int parse_options(struct topo_opts *o, int argc, char **argv)
 		ret = 0;
 		switch (opt) {
 		case 's':
-			ret = add_server(o, optarg);
+			ret = cli_add_selector(o->sels, &o->nsels,
+					       DT_RECORD_MAX_SELECTORS, optarg,
+					       true);
 			break;
 		case 'd':
 			if (cli_parse_duration(optarg, &o->duration_ns) ||
@@ -157,7 +145,8 @@ static int parse_options(struct topo_opts *o, int argc, char **argv)
 	if (optind < argc)
 		return cli_error("unexpected argument '%s'", argv[optind]);
 	if (!o->nsels)
-		return add_server(o, "all");
+		return cli_add_selector(o->sels, &o->nsels,
+					DT_RECORD_MAX_SELECTORS, "all", true);
 	return 0;
 }
 

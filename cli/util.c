@@ -13,6 +13,7 @@
 
 #include "cli/cli.h"
 #include "formats/formats.h"
+#include "recorder/recorder.h"
 
 /*
  * Input that cannot be mapped (a pipe, a terminal, a /proc file) is read
@@ -311,4 +312,30 @@ int cli_finish_stdout(int code)
 		return code;
 	fprintf(stderr, "deetune: write error: %s\n", strerror(err));
 	return EXIT_USAGE;
+}
+
+int cli_add_selector(struct dt_selector *sels, size_t *n, size_t max,
+		     const char *text, bool server)
+{
+	char err[256];
+
+	if (*n == max)
+		return cli_error("at most %zu selectors", max);
+	if (dt_selector_parse(&sels[*n], text, server, err, sizeof(err)))
+		return cli_error("%s", err);
+	(*n)++;
+	return 0;
+}
+
+int cli_add_match(struct dt_match *m, size_t *n, size_t max,
+		  const char *text)
+{
+	char err[256];
+
+	if (*n == max)
+		return cli_error("at most %zu --match expressions", max);
+	if (dt_match_parse(&m[*n], text, err, sizeof(err)))
+		return cli_error("%s", err);
+	(*n)++;
+	return 0;
 }

@@ -17,15 +17,7 @@
 #include <string.h>
 
 #include "diff/diff_int.h"
-
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "%s:%d: check failed: %s\n",         \
-				__FILE__, __LINE__, #cond);                  \
-			abort();                                             \
-		}                                                            \
-	} while (0)
+#include "tests/fuzz/fuzz_check.h"
 
 static const char rules_text[] =
 	"{\"ignore\": [\"$..t\", \"header.x-*\", \"$[*].b\"],"

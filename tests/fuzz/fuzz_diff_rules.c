@@ -10,15 +10,7 @@
 #include <string.h>
 
 #include "diff/diff_int.h"
-
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "%s:%d: check failed: %s\n",         \
-				__FILE__, __LINE__, #cond);                  \
-			abort();                                             \
-		}                                                            \
-	} while (0)
+#include "tests/fuzz/fuzz_check.h"
 
 /* Normalising bytes of the input is bounded: regexes are the user's. */
 #define NORMALIZE_INPUT_MAX 4096

@@ -16,15 +16,7 @@
 #include <string.h>
 
 #include "formats/formats.h"
-
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "%s:%d: check failed: %s\n",         \
-				__FILE__, __LINE__, #cond);                  \
-			abort();                                             \
-		}                                                            \
-	} while (0)
+#include "tests/fuzz/fuzz_check.h"
 
 /* Decodes and serialises; a message valid at depth 1 is valid at any
  * depth (nesting only changes how length-delimited fields show). */

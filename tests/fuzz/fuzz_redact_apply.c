@@ -19,15 +19,7 @@
 
 #include "formats/formats.h"
 #include "redact/redact.h"
-
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "%s:%d: check failed: %s\n",         \
-				__FILE__, __LINE__, #cond);                  \
-			abort();                                             \
-		}                                                            \
-	} while (0)
+#include "tests/fuzz/fuzz_check.h"
 
 #define MAX_RULES 4
 #define MAX_RULE_LINE 512

@@ -17,15 +17,7 @@
 
 #include "formats/formats.h"
 #include "formats/resp.h"
-
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "%s:%d: check failed: %s\n",         \
-				__FILE__, __LINE__, #cond);                  \
-			abort();                                             \
-		}                                                            \
-	} while (0)
+#include "tests/fuzz/fuzz_check.h"
 
 #define MAX_ARGV 8
 

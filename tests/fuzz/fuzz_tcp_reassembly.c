@@ -29,15 +29,7 @@
 
 #include "recorder/recorder_int.h"
 #include "recorder/tcp_reassembly.h"
-
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "%s:%d: check failed: %s\n",         \
-				__FILE__, __LINE__, #cond);                  \
-			abort();                                             \
-		}                                                            \
-	} while (0)
+#include "tests/fuzz/fuzz_check.h"
 
 struct seen_conn {
 	uint64_t id;
