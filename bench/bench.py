@@ -18,6 +18,8 @@ import sys
 import time
 import traceback
 
+import capture
+import m_daemon
 import m_db
 import m_http
 import m_probes
@@ -37,6 +39,9 @@ MEASURES = (
     ("4", "recorder footprint at 10k exchanges/s", m_http.footprint),
     ("6", "per-event cost of the probes", m_probes.per_event),
     ("5", "replay rate", m_http.replay),
+    ("7", "deetune daemon with no task", m_daemon.idle),
+    ("8", "deetune daemon task vs deetune record", m_daemon.task),
+    ("9", "deetune daemon memory under hostile load", m_daemon.hostile),
 )
 
 
@@ -61,6 +66,11 @@ def load_config(syscall_load):
     c.mysql_seconds = _env("BENCH_MYSQL_SECONDS", 3.0, float)
     c.pingpong_count = _env("BENCH_PINGPONG", 200000)
     c.syscall_count = _env("BENCH_SYSCALLS", 2000000)
+    # measure 9: uploads that never finish, normal traffic beside them
+    c.hostile_conns = _env("BENCH_HOSTILE_CONNS", 200)
+    c.hostile_seconds = _env("BENCH_HOSTILE_SECONDS", 15)
+    c.hostile_rate = _env("BENCH_HOSTILE_RATE", 5000)
+    c.hostile_max_memory = _env("BENCH_HOSTILE_MAX_MEMORY", "64M", str)
     base = _env("BENCH_PORT_BASE", 18580)
     c.ports = {"nginx": base, "redis": base + 1, "mariadb": base + 2,
                "syscall": base + 3, "unselected": base + 4}
@@ -192,7 +202,7 @@ def _sort_key(row):
     return row["id"]
 
 
-def _summary_text(meta, table, goals):
+def _summary_text(meta, table, goals, daemon_goals):
     """What is printed (and saved as .txt): context, table, goals."""
     lines = [
         "DeeTune benchmarks, %s, %s, %d CPUs, %.0f s" % (
@@ -205,14 +215,40 @@ def _summary_text(meta, table, goals):
         lines.append("warning: BPF tracing programs were loaded before the "
                      "run (they slow every condition): " +
                      ", ".join(meta["bpf_tracing_programs_start"]))
+    if meta.get("bpf_stats_enabled_start"):
+        lines.append("warning: kernel.bpf_stats_enabled was 1 before the "
+                     "run (set to 0 for it, put back after)")
     if meta.get("runs_with_foreign_bpf"):
         lines.append("warning: %d of %d runs had other BPF tracing programs "
                      "loaded (another recorder or tracer on the machine)" %
                      (meta["runs_with_foreign_bpf"], meta["runs"]))
     lines += ["cells: median (min-max) of the runs; x/base: change of the "
-              "median against the baseline's", "", table, "",
-              "Goals (issue 9):", report.goals_text(goals)]
+              "median against the baseline's", "", table]
+    if goals:
+        lines += ["", "Goals (issue 9):", report.goals_text(goals)]
+    if daemon_goals:
+        lines += ["", "Goals (issue 6, the daemon):",
+                  report.goals_text(daemon_goals)]
     return "\n".join(lines)
+
+
+def _bpf_stats_enabled():
+    try:
+        with open(capture.BPF_STATS) as f:
+            return f.read().strip() == "1"
+    except OSError:
+        return None
+
+
+def _measure(deetune, capture_dir, work, cfg):
+    """Starts the servers, runs the measures, stops everything."""
+    try:
+        srv = servers.start_all(work, cfg.ports)
+        bench = runner.Bench(deetune, capture_dir, srv, cfg)
+        results, rows = run_measures(bench)
+    finally:
+        procs.stop_all()
+    return results, rows, bench
 
 
 def main():
@@ -229,16 +265,18 @@ def main():
         procs.log("warning: deetune BPF programs are already loaded (%s): "
                   "another recording slows every condition" %
                   ", ".join(others))
-    try:
-        srv = servers.start_all(work, cfg.ports)
-        bench = runner.Bench(deetune, capture_dir, srv, cfg)
-        results, rows = run_measures(bench)
-        meta["runs"] = bench.runs
-        meta["runs_with_foreign_bpf"] = bench.foreign_runs
-    finally:
-        procs.stop_all()
+    meta["bpf_stats_enabled_start"] = _bpf_stats_enabled()
+    if meta["bpf_stats_enabled_start"]:
+        procs.log("warning: kernel.bpf_stats_enabled was 1 (it slows every "
+                  "BPF program run): 0 for the run, put back after")
+    # bpf_stats off but where a measure turns it on for its own pass
+    with capture.bpf_stats(False):
+        results, rows, bench = _measure(deetune, capture_dir, work, cfg)
+    meta["runs"] = bench.runs
+    meta["runs_with_foreign_bpf"] = bench.foreign_runs
     rows.sort(key=_sort_key)
     goals = report.goals(rows, results)
+    daemon_goals = report.daemon_goals(rows, results)
     meta["loadavg_end"] = os.getloadavg()
     meta["busiest_processes_end"] = _busiest_processes()
     meta["seconds"] = time.monotonic() - started
@@ -246,12 +284,13 @@ def main():
     doc = {"meta": meta, "config": vars(cfg) | {"only": sorted(cfg.only)
                                                 if cfg.only else None},
            "table": table.splitlines(), "rows": rows, "goals": goals,
+           "daemon_goals": daemon_goals,
            "measures": results}
     out = _out_path()
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     with open(out, "w") as f:
         json.dump(doc, f, indent=1, default=str)
-    text = _summary_text(meta, table, goals)
+    text = _summary_text(meta, table, goals, daemon_goals)
     with open(os.path.splitext(out)[0] + ".txt", "w") as f:
         f.write(text + "\n")
     print()

@@ -1,13 +1,14 @@
-"""The two capturers the suite compares: `deetune record` and tcpdump.
+"""The capturers the suite compares: `deetune record`, tcpdump and
+`deetune daemon` (idle, or recording through a task).
 
-Both are used the same way:
+All are used the same way:
 
     cap = Recorder(deetune, "/dev/shm/run1", "port:18480", settle=0.5)
     cap.start()
     ... load ...
     result = cap.stop()      # a dict of figures
 
-and both report the CPU they used between start() returning and stop()
+and all report the CPU they used between start() returning and stop()
 being called, and their peak memory.
 """
 import contextlib
@@ -15,6 +16,7 @@ import json
 import os
 import re
 import signal
+import socket
 import time
 
 import procs
@@ -23,10 +25,10 @@ BPF_STATS = "/proc/sys/kernel/bpf_stats_enabled"
 
 
 @contextlib.contextmanager
-def bpf_stats():
-    """kernel.bpf_stats_enabled=1 for the block (it makes the kernel time
-    every BPF program run, which costs two clock reads per run), restored
-    after. Yields False when the kernel has no such switch."""
+def bpf_stats(on=True):
+    """kernel.bpf_stats_enabled=1 (or 0) for the block (on, the kernel
+    times every BPF program run, which costs two clock reads per run),
+    restored after. Yields False when the kernel has no such switch."""
     try:
         with open(BPF_STATS) as f:
             old = f.read().strip()
@@ -34,7 +36,7 @@ def bpf_stats():
         yield False
         return
     with open(BPF_STATS, "w") as f:
-        f.write("1")
+        f.write("1" if on else "0")
     try:
         yield True
     finally:
@@ -78,6 +80,24 @@ def prog_delta(before, after):
     return progs, total
 
 
+def inspect_session(deetune, session):
+    """What `deetune inspect --json` says of a finished session: drop
+    counters, flags, protocols, the bytes and events captured."""
+    info = json.loads(procs.run([deetune, "inspect", "--json", session],
+                                120))
+    stats = info.get("stats", {})
+    return {
+        "drops": {k.split(".", 1)[1]: v for k, v in stats.items()
+                  if k.startswith("drops.")},
+        "captured_bytes": stats.get("bytes"),
+        "events": stats.get("events"),
+        "buffered_bytes_max": stats.get("buffered_bytes_max"),
+        "flags": info.get("flags", {}),
+        "protocols": info.get("protocols", {}),
+        "session": session,
+    }
+
+
 class Capturer:
     name = "?"
 
@@ -108,6 +128,37 @@ class Capturer:
             "rss_kib": mem,
         }
 
+    def prog_stats(self):
+        """run_time_ns and run_cnt of this capturer's BPF programs, by
+        program id (from /proc/PID/fdinfo; zero unless
+        kernel.bpf_stats_enabled is 1)."""
+        stats = {}
+        fddir = "/proc/%d/fdinfo" % self.proc.pid
+        for fd in os.listdir(fddir):
+            try:
+                with open(os.path.join(fddir, fd)) as f:
+                    text = f.read()
+            except OSError:
+                continue
+            if "run_cnt:" not in text or "link_type" in text:
+                continue
+            fields = dict(re.findall(r"^(\w+):\s*(\S+)", text, re.M))
+            stats[int(fields["prog_id"])] = {
+                "run_time_ns": int(fields["run_time_ns"]),
+                "run_cnt": int(fields["run_cnt"]),
+            }
+        return stats
+
+    def _bpf_window(self, res):
+        """BPF program time in the window, when bpf_stats is on: it is
+        charged to the traced processes, not to the capturer."""
+        progs, total = prog_delta(self.bpf0, self.prog_stats())
+        if not any(p["run_cnt"] and p["run_time_ns"] for p in
+                   progs.values()):
+            return
+        res["bpf"] = progs
+        res["bpf_cores"] = total / 1e9 / res["window_s"]
+
 
 class Recorder(Capturer):
     """`deetune record --server SEL -o FILE`."""
@@ -133,37 +184,6 @@ class Recorder(Capturer):
         self._begin_window()
         self.bpf0 = self.prog_stats()
 
-    def prog_stats(self):
-        """run_time_ns and run_cnt of this recorder's BPF programs, by
-        program id (from /proc/PID/fdinfo; zero unless
-        kernel.bpf_stats_enabled is 1)."""
-        stats = {}
-        fddir = "/proc/%d/fdinfo" % self.proc.pid
-        for fd in os.listdir(fddir):
-            try:
-                with open(os.path.join(fddir, fd)) as f:
-                    text = f.read()
-            except OSError:
-                continue
-            if "run_cnt:" not in text or "link_type" in text:
-                continue
-            fields = dict(re.findall(r"^(\w+):\s*(\S+)", text, re.M))
-            stats[int(fields["prog_id"])] = {
-                "run_time_ns": int(fields["run_time_ns"]),
-                "run_cnt": int(fields["run_cnt"]),
-            }
-        return stats
-
-    def _bpf_window(self, res):
-        """BPF program time in the window, when bpf_stats is on: it is
-        charged to the traced processes, not to the recorder."""
-        progs, total = prog_delta(self.bpf0, self.prog_stats())
-        if not any(p["run_cnt"] and p["run_time_ns"] for p in
-                   progs.values()):
-            return
-        res["bpf"] = progs
-        res["bpf_cores"] = total / 1e9 / res["window_s"]
-
     def stop(self):
         res = self._end_window()
         self._bpf_window(res)
@@ -178,16 +198,7 @@ class Recorder(Capturer):
                                    (rc, text.strip()[-2000:]))
         res.update(exchanges=int(m.group(1)), file_bytes=int(m.group(2)),
                    dropped_events=int(m.group(3)), incomplete=int(m.group(4)))
-        info = json.loads(procs.run([self.deetune, "inspect", "--json",
-                                     self.session], 120))
-        stats = info.get("stats", {})
-        res["drops"] = {k.split(".", 1)[1]: v for k, v in stats.items()
-                        if k.startswith("drops.")}
-        res["captured_bytes"] = stats.get("bytes")
-        res["events"] = stats.get("events")
-        res["flags"] = info.get("flags", {})
-        res["protocols"] = info.get("protocols", {})
-        res["session"] = self.session
+        res.update(inspect_session(self.deetune, self.session))
         return res
 
 
@@ -232,10 +243,120 @@ class Tcpdump(Capturer):
         return res
 
 
-def make(kind, deetune, path_stem, port, settle):
-    """A capturer for a condition name: None, "deetune" or "tcpdump"."""
+def daemon_request(sock_path, request, timeout=10):
+    """One request on the daemon's control socket (one JSON object a
+    line each way, deetune-daemon(8)); returns the response."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(sock_path)
+        sock.sendall(json.dumps(request).encode() + b"\n")
+        buf = b""
+        while not buf.endswith(b"\n"):
+            block = sock.recv(65536)
+            if not block:
+                break
+            buf += block
+    resp = json.loads(buf or b"{}")
+    if not resp.get("ok"):
+        raise procs.BenchError("deetune daemon refused %s: %s" % (
+            request.get("op"), resp.get("error", buf[:200])))
+    return resp
+
+
+class Daemon(Capturer):
+    """`deetune daemon --no-http` on a private socket and state directory
+    (nothing else talks to it). With a selector it records through one
+    task, `deetune task start --server SEL [--duration D]`, started before
+    the load like `deetune record`; without, it idles: probes attached,
+    no task. stop() waits for a task with a duration to end by itself
+    (`task wait`), stops one without (`task stop`), then SIGTERMs the
+    daemon."""
+    name = "daemon"
+
+    def __init__(self, deetune, path_stem, selector, settle, duration=None,
+                 max_memory=None):
+        super().__init__(path_stem)
+        self.deetune = deetune
+        self.selector = selector
+        self.settle = settle
+        self.duration = duration
+        self.max_memory = max_memory
+        self.socket = path_stem + ".sock"
+        self.state_dir = path_stem + ".state"
+        self.log = path_stem + ".daemon.log"
+        self.session = path_stem + ".dtsess" if selector else None
+        self.task_id = None
+
+    def _task(self, *args):
+        """`deetune task ARGS --json` on this daemon: the task object."""
+        out = procs.run([self.deetune, "task", "--socket", self.socket] +
+                        list(args) + ["--json"], 60)
+        return json.loads(out)
+
+    def start(self):
+        os.makedirs(self.state_dir)
+        argv = [self.deetune, "daemon", "--no-http", "--socket", self.socket,
+                "--state-dir", self.state_dir]
+        if self.max_memory:
+            argv += ["--max-memory", self.max_memory]
+        self.proc = procs.start(argv, stderr=self.log)
+        procs.wait_for(lambda: procs.file_contains(self.log, "listening:"),
+                       20, "deetune daemon", self.proc)
+        if self.selector:
+            argv = ["start", "--server", self.selector, "-o", self.session]
+            if self.duration:
+                argv += ["--duration", "%dms" % (self.duration * 1000)]
+            self.task_id = self._task(*argv)["id"]
+        # the same settling time as `deetune record` gets (start race)
+        time.sleep(self.settle)
+        self._begin_window()
+        self.bpf0 = self.prog_stats()
+
+    def status(self):
+        """The daemon's `status` op: rss_bytes, buffered_bytes, drops..."""
+        return daemon_request(self.socket, {"op": "status"})["daemon"]
+
+    def _end_task(self, res):
+        op = "wait" if self.duration else "stop"
+        task = self._task(op, str(self.task_id))
+        if task["state"] not in ("done", "stopped"):
+            raise procs.BenchError("task %d ended %s: %s" % (
+                self.task_id, task["state"], task.get("reason")))
+        res["task"] = task
+        res.update(inspect_session(self.deetune, self.session))
+        res.update(exchanges=task["exchanges"],
+                   file_bytes=task["bytes_written"], drops=task["drops"],
+                   incomplete=res["flags"].get("incomplete", 0))
+        res["dropped_events"] = sum(v for k, v in task["drops"].items()
+                                    if k != "sampled_out")
+
+    def stop(self):
+        res = self._end_window()
+        self._bpf_window(res)
+        res["status"] = self.status()
+        if self.task_id is not None:
+            self._end_task(res)
+        res["peak_rss_kib"] = procs.memory_kib(self.proc.pid)["VmHWM"]
+        rc, signals = procs.stop(self.proc, signal.SIGTERM, timeout=10)
+        res["stop_signals"] = signals
+        if rc != 0:
+            with open(self.log, errors="replace") as f:
+                raise procs.BenchError("deetune daemon failed (%s): %s" % (
+                    rc, f.read().strip()[-2000:]))
+        return res
+
+
+def make(kind, deetune, path_stem, port, settle, duration=None):
+    """A capturer for a condition name: None, "deetune", "tcpdump",
+    "daemon" (a task on port, ending after duration s) or "daemon-idle"
+    (no task)."""
     if kind == "deetune":
         return Recorder(deetune, path_stem, "port:%d" % port, settle)
     if kind == "tcpdump":
         return Tcpdump(path_stem, port)
+    if kind == "daemon":
+        return Daemon(deetune, path_stem, "port:%d" % port, settle,
+                      duration)
+    if kind == "daemon-idle":
+        return Daemon(deetune, path_stem, None, settle)
     return None

@@ -30,14 +30,15 @@ WORKLOADS = (("pingpong", "6a", "captured socket syscall"),
              ("getppid", "6d", "getppid() (not hooked)"))
 
 
-def _count(bench, mode):
+def count(bench, mode):
+    """Iterations of workload mode (BENCH_PINGPONG, BENCH_SYSCALLS)."""
     return bench.cfg.pingpong_count if mode == "pingpong" else \
         bench.cfg.syscall_count
 
 
 def _syscall_load(bench, mode, port):
     return loads.syscall_load(bench.cfg.syscall_load, mode,
-                              _count(bench, mode),
+                              count(bench, mode),
                               port if mode == "pingpong" else None)
 
 
@@ -57,10 +58,12 @@ def _workload(bench, mode, port, cap=None):
     return res
 
 
-def _condition(bench, cond, port, other_port, modes):
+def run_condition(bench, cond, port, other_port, modes):
+    """The workloads modes under condition cond (see the module's
+    docstring; "daemon-idle" is the daemon with no task, measure 7)."""
     sel = other_port if cond == "unselected" else port
     kind = {"deetune": "deetune", "unselected": "deetune",
-            "tcpdump": "tcpdump"}.get(cond)
+            "tcpdump": "tcpdump", "daemon-idle": "daemon-idle"}.get(cond)
     cap = bench.capturer(kind, "probe-" + cond, port, sel)
     if cap:
         cap.start()
@@ -74,9 +77,10 @@ def _condition(bench, cond, port, other_port, modes):
     return out
 
 
-def _bpf_pass(bench, port, sel_port):
-    """BPF program time per syscall of each workload (bpf_stats on)."""
-    cap = bench.capturer("deetune", "probe-bpfstats", port, sel_port)
+def bpf_pass(bench, port, sel_port, kind="deetune"):
+    """BPF program time per syscall of each workload (bpf_stats on)
+    under a capturer of kind."""
+    cap = bench.capturer(kind, "probe-bpfstats", port, sel_port)
     cap.start()
     out = {}
     try:
@@ -98,8 +102,8 @@ def _bpf_stats(bench, port, other_port):
     with capture.bpf_stats() as enabled:
         if not enabled:
             return None
-        return {"captured": _bpf_pass(bench, port, port),
-                "unselected": _bpf_pass(bench, port, other_port)}
+        return {"captured": bpf_pass(bench, port, port),
+                "unselected": bpf_pass(bench, port, other_port)}
 
 
 def per_event(bench):
@@ -111,7 +115,7 @@ def per_event(bench):
     for rnd in range(bench.cfg.rounds):
         for cond in conds:
             modes = ("pingpong",) if cond == "tcpdump" else all_modes
-            res = _condition(bench, cond, port, other, modes)
+            res = run_condition(bench, cond, port, other, modes)
             runs[cond].append(res)
             procs.log("probe round %d/%d %-10s %s" % (
                 rnd + 1, bench.cfg.rounds, cond, ", ".join(
@@ -128,28 +132,45 @@ def per_event(bench):
         row = runner.row(ident, label, "ns/call", sel,
                          (mode, "total_ns_per_syscall"), better="lower")
         row["notes"] = _note(ident, mode, sel, bpf, probe_cond, captured,
-                             _count(bench, mode))
+                             count(bench, mode))
         rows.append(row)
     return {"runs": runs, "bpf_stats": bpf, "rows": rows}
 
 
-def _note(ident, mode, sel, bpf, probe_cond, captured, count):
-    base = stats.median(stats.field(sel["baseline"], mode, "ns_per_syscall"))
-    inproc = stats.median(stats.field(sel["deetune"], mode,
-                                      "ns_per_syscall"))
-    parts = ["+%.0f ns in the caller" % (inproc - base)]
+def caller_note(mode, base_runs, probe_runs):
+    """"+N ns in the caller": CPU per syscall added to the workload."""
+    base = stats.median(stats.field(base_runs, mode, "ns_per_syscall"))
+    inproc = stats.median(stats.field(probe_runs, mode, "ns_per_syscall"))
+    return "%+.0f ns in the caller" % (inproc - base)
+
+
+def bpf_note(bpf_mode):
+    """The BPF programs' own time per syscall, from one bpf_pass() mode:
+    all their time over the workload's syscalls, and per run of the
+    sys_enter and sys_exit programs. The probes also run for every other
+    syscall on the host, so on a busy machine the first figure grows with
+    the runs per workload syscall, given when above 1.1."""
+    progs = bpf_mode["programs"]
+    enter = progs.get("dt_sys_enter", {})
+    note = "BPF %.0f ns/call (enter %.0f + exit %.0f)" % (
+        bpf_mode["bpf_ns_per_syscall"], enter.get("ns_per_run") or 0,
+        progs.get("dt_sys_exit", {}).get("ns_per_run") or 0)
+    runs = (enter.get("run_cnt") or 0) / bpf_mode["syscalls"]
+    if runs > 1.1:
+        note += " with %.1f runs per call (other processes)" % runs
+    return note
+
+
+def _note(ident, mode, sel, bpf, probe_cond, captured, iterations):
+    parts = [caller_note(mode, sel["baseline"], sel["deetune"])]
     if ident == "6a":
         rec = stats.median([r[mode]["capture_cpu_ns"] / r[mode]["syscalls"]
                             for r in sel["deetune"]])
         parts.append("+%.0f ns in the recorder" % rec)
     if bpf:
         key = "captured" if probe_cond == "deetune" else "unselected"
-        progs = bpf[key][mode]["programs"]
-        parts.append("BPF %.0f ns/call (enter %.0f + exit %.0f)" % (
-            bpf[key][mode]["bpf_ns_per_syscall"],
-            progs.get("dt_sys_enter", {}).get("ns_per_run") or 0,
-            progs.get("dt_sys_exit", {}).get("ns_per_run") or 0))
+        parts.append(bpf_note(bpf[key][mode]))
     if ident == "6a":
         parts.append("recorded %s of %d exchanges per run" % (
-            "/".join(str(c) for c in captured), count))
+            "/".join(str(c) for c in captured), iterations))
     return "; ".join(parts)

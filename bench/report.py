@@ -1,12 +1,17 @@
-"""The printed table and the goals of issue 9, from the measures' rows.
+"""The printed table and the goals of issues 9 and 6 (the daemon), from
+the measures' rows.
 
 A row is a dict: id, label, unit, better ("higher"/"lower"), notes, and
-for each condition present ("baseline", "deetune", "tcpdump") a summary
-{"median", "min", "max", ...}; or "na" with the reason it has no figures.
+for each condition present ("baseline", "deetune", "tcpdump", "daemon") a
+summary {"median", "min", "max", ...}; or "na" with the reason it has no
+figures.
 """
 import stats
 
-COLUMNS = ("baseline", "deetune", "tcpdump")
+# measures 7 and 8: a throughput change this small is no change
+IDLE_TOLERANCE = 0.05
+
+COLUMNS = ("baseline", "deetune", "tcpdump", "daemon")
 
 
 def _num(val, unit):
@@ -45,9 +50,12 @@ def _pct(val):
 
 
 def table(rows):
-    """The table as text: one line per row."""
-    head = ["#", "measure", "unit"] + list(COLUMNS) + \
-        ["deetune/base", "tcpdump/base", "notes"]
+    """The table as text: one line per row; a condition no row has (the
+    daemon when its measures did not run) gets no columns."""
+    cols = [c for c in COLUMNS if c == "baseline" or any(row.get(c)
+                                                         for row in rows)]
+    head = ["#", "measure", "unit"] + cols + \
+        ["%s/base" % c for c in cols[1:]] + ["notes"]
     lines = []
     for row in rows:
         if "na" in row:
@@ -56,9 +64,9 @@ def table(rows):
                           row["na"]])
             continue
         lines.append([row["id"], row["label"], row["unit"]] +
-                     [cell(row.get(c), row["unit"]) for c in COLUMNS] +
-                     [_pct(change(row, "deetune")),
-                      _pct(change(row, "tcpdump")), row.get("notes", "")])
+                     [cell(row.get(c), row["unit"]) for c in cols] +
+                     [_pct(change(row, c)) for c in cols[1:]] +
+                     [row.get("notes", "")])
     full = [head] + [line for line in lines if len(line) == len(head)]
     widths = [max(len(str(line[i])) for line in full)
               for i in range(len(head) - 1)] + [0]
@@ -145,6 +153,45 @@ def goals(rows, measures):
         add("session files <= 25% of the raw bytes (JSON API traffic)",
             "%.1f%% (tcpdump pcap %.0f%%)" % (pct, _median(size, "tcpdump")),
             pct <= 25)
+    return out
+
+
+def daemon_goals(rows, measures):
+    """The daemon's targets of issue 6 with the figures measured for
+    them (measures 7-9). A throughput loss within IDLE_TOLERANCE counts
+    as none: run-to-run noise on a shared 2-core machine is larger."""
+    out = []
+
+    def add(goal, measured, met):
+        out.append({"goal": goal, "measured": measured, "met": met})
+
+    sat = _find(rows, "7a", "req/s")
+    if sat and "na" not in sat:
+        dt = change(sat, "daemon")
+        add("with no task running, the probes cost close to nothing "
+            "(throughput lost <= %.0f%%)" % (100 * IDLE_TOLERANCE),
+            "saturation %s (%s -> %s req/s); half-load p99 %s" % (
+                _pct(dt), _num(_median(sat, "baseline"), "req/s"),
+                _num(_median(sat, "daemon"), "req/s"),
+                _pct(change(_find(rows, "7b", "p99") or {}, "daemon"))),
+            dt is not None and dt >= -IDLE_TOLERANCE)
+    tsk = _find(rows, "8", "req/s")
+    if tsk and "na" not in tsk:
+        dm, rec = change(tsk, "daemon"), change(tsk, "deetune")
+        add("a daemon task costs what `deetune record` costs (within "
+            "%.0f points)" % (100 * IDLE_TOLERANCE),
+            "daemon task %s, deetune record %s" % (_pct(dm), _pct(rec)),
+            None if dm is None or rec is None else
+            abs(dm - rec) <= IDLE_TOLERANCE)
+    mem = measures.get("9")
+    if mem and "runs" in mem:
+        peaks = [r["capture"]["peak_rss_kib"] / 1024 for r in mem["runs"]]
+        add("the daemon's memory stays under --max-memory (%.0f MiB) "
+            "whatever the traffic" % (mem["limit_bytes"] / 2**20),
+            "VmHWM %s MiB; %d of %d runs under the limit" % (
+                "/".join("%.0f" % p for p in peaks),
+                mem["runs_under_limit"], len(peaks)),
+            mem["runs_under_limit"] == len(peaks))
     return out
 
 

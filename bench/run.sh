@@ -5,7 +5,7 @@
 #
 # Starts its own nginx, redis-server and mariadbd on loopback ports
 # (BENCH_PORT_BASE, default 18580..18584), measures, prints one table and
-# writes it as JSON to bench/results/ (or BENCH_OUT=FILE). Takes about 7
+# writes it as JSON to bench/results/ (or BENCH_OUT=FILE). Takes about 12
 # minutes on a 2-core machine. Everything it starts is stopped on exit;
 # its scratch directory is removed unless BENCH_KEEP=1.
 # --profile instead profiles wrk -> nginx with and without recording

@@ -1,7 +1,9 @@
 """Running a load under each capture condition, interleaved.
 
 Conditions are "baseline" (nothing captures), "deetune" (`deetune record
---server port:N`) and "tcpdump" (`tcpdump -i lo -w FILE tcp port N`). A
+--server port:N`), "tcpdump" (`tcpdump -i lo -w FILE tcp port N`), and for
+the daemon measures "daemon" (`deetune daemon` with one task on port N)
+and "daemon-idle" (the daemon with no task). A
 measure runs them in turn, A B C A B C ..., so that slow drifts of the
 machine (other processes, thermal, page cache) hit every condition alike,
 and reports medians.
@@ -13,6 +15,9 @@ import procs
 import stats
 
 CONDITIONS = ("baseline", "deetune", "tcpdump")
+# seconds a daemon task lasts beyond the settling time and the load (the
+# load tool's start and exit), so that it ends by itself after the load
+TASK_MARGIN = 1.5
 
 
 class Bench:
@@ -32,8 +37,7 @@ class Bench:
     def check_foreign(self, cap):
         """Names of BPF tracing programs loaded now that are not cap's;
         counts the run as disturbed when there are any."""
-        ours = set(cap.prog_stats()) if isinstance(
-            cap, capture.Recorder) else set()
+        ours = set(cap.prog_stats()) if cap else set()
         foreign = sorted(name for pid_, name in
                          capture.tracing_programs().items()
                          if pid_ not in ours)
@@ -47,9 +51,12 @@ class Bench:
         return os.path.join(self.capture_dir, "%03d-%s" % (self.seq, tag))
 
     def capturer(self, kind, tag, port, selector_port=None):
-        """A capturer for condition kind (None for the baseline)."""
+        """A capturer for condition kind (None for the baseline). A
+        daemon task ends by its duration: the settling time, one load
+        run and TASK_MARGIN s."""
         return capture.make(kind, self.deetune, self.stem(tag),
-                            selector_port or port, self.cfg.settle)
+                            selector_port or port, self.cfg.settle,
+                            self.cfg.settle + self.cfg.seconds + TASK_MARGIN)
 
 
 class NginxCounter:
@@ -177,9 +184,8 @@ def tcpdump_note(runs):
 
 def cpu_note(runs_by_cond):
     parts = []
-    for cond in ("deetune", "tcpdump"):
-        runs = runs_by_cond.get(cond)
-        if runs:
+    for cond, runs in runs_by_cond.items():
+        if cond != "baseline" and runs:
             med = stats.median(stats.field(runs, "capture", "cpu_cores"))
             parts.append("%s %.2f" % (cond, med))
     return "capture CPU (cores): " + ", ".join(parts) if parts else ""
