@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 
 #define DEFAULT_RINGBUF_BYTES (16u << 20)
 #define MIN_RINGBUF_BYTES (64u << 10)
+#define MMAP_THRESHOLD (128 << 10)
 /* what the kernel already captured belongs to the recording, but a busy
  * host must not keep the end of a task waiting forever */
 #define MAX_DRAIN_ROUNDS 64
@@ -255,26 +257,38 @@ static int copy_observe(struct dt_recorder *r, const struct dt_recorder_opts *o)
 	return 0;
 }
 
-/* A small memory bound gets a smaller ring buffer by default: a quarter
- * of it (a power of two, at least a page); an explicit size must fit. */
+/*
+ * What the process holds besides the assembler's buffers, against
+ * --max-memory: a fixed base (binary, libraries, BPF maps, writer and zstd
+ * buffers) and the two ring buffers (probes and TLS), each counted twice
+ * because the kernel maps a ring's data pages twice and RSS sees both.
+ * The assembler gets half of the rest: allocator slack (buffers grow by
+ * doubling) can double what its byte count says.
+ */
+#define BASE_MEMORY (32u << 20)
+#define RING_MAPPINGS 4
+
+/* A small memory bound gets a smaller ring buffer by default (rings take
+ * at most half of what the base leaves); an explicit size must fit. */
 static int split_memory(const struct dt_recorder_opts *o, size_t *ring,
 			size_t *limit, char *err, size_t errlen)
 {
 	size_t max = o->max_memory ? o->max_memory :
 				     DT_RECORDER_DEFAULT_MAX_MEMORY;
+	size_t spare = max > BASE_MEMORY ? max - BASE_MEMORY : 0;
 
 	*ring = o->ringbuf_bytes;
 	if (!*ring)
 		for (*ring = DEFAULT_RINGBUF_BYTES; *ring > MIN_RINGBUF_BYTES &&
-		     *ring > max / 4; *ring /= 2)
+		     (size_t)RING_MAPPINGS * *ring > spare / 2; *ring /= 2)
 			;
-	/* the ring buffer is mapped into the process: it counts */
-	if (max <= *ring) {
-		snprintf(err, errlen, "max memory (%zu bytes) must exceed the "
-			 "ring buffer's %zu bytes", max, *ring);
+	if (spare <= (size_t)RING_MAPPINGS * *ring) {
+		snprintf(err, errlen, "max memory (%zu bytes) must exceed "
+			 "%u MiB plus %u times the ring buffer's %zu bytes",
+			 max, BASE_MEMORY >> 20, RING_MAPPINGS, *ring);
 		return -EINVAL;
 	}
-	*limit = max - *ring;
+	*limit = (spare - RING_MAPPINGS * *ring) / 2;
 	return 0;
 }
 
@@ -306,6 +320,10 @@ int dt_recorder_open(struct dt_recorder **out,
 	size_t ring, limit;
 	int ret;
 
+	/* Stream buffers come and go in sizes up to megabytes: mapped, a
+	 * freed one goes back to the kernel instead of staying in the heap
+	 * where --max-memory cannot see it. */
+	mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
@@ -325,8 +343,8 @@ int dt_recorder_open(struct dt_recorder **out,
 			      on_event, r, err, errlen);
 	if (ret)
 		goto fail;
-	ret = dt_tls_open(&r->tls, r->observe, r->nobserve,
-			  opts->ringbuf_bytes, feed_assembler, r, err, errlen);
+	ret = dt_tls_open(&r->tls, r->observe, r->nobserve, ring,
+			  feed_assembler, r, err, errlen);
 	if (ret) {
 		/* cleartext recording goes on without it */
 		fprintf(stderr, "deetune: TLS plaintext will not be recorded: "
