@@ -157,7 +157,8 @@ wait "$TOPO_PID" || rc=$?
 [ "$rc" -eq 0 ] || fail "deetune topo exited $rc: $(cat topo.err)"
 kill_wait "$REFUSED_PID"
 kill_wait "$SENDER_PID"
-jq -e . topo.json >/dev/null || fail "topo.json is not JSON: $(head -c 500 topo.json)"
+jq -e . topo.json >/dev/null ||
+	fail "topo.json is not JSON: $(head -c 500 topo.json)"
 
 # --- refused connects -----------------------------------------------------
 
