@@ -499,9 +499,12 @@ int dt_capture_tcp_event(const struct dt_event *ev, const uint8_t *data,
 
 static void explain(int err, const char *what, char *msg, size_t len)
 {
-	if (geteuid() != 0)
+	/* root without the capabilities (a container, a bounding set) is
+	 * refused like a user: it is not the kernel's fault */
+	if (geteuid() != 0 || err == -EPERM || err == -EACCES)
 		snprintf(msg, len, "%s: permission denied: recording needs "
-			 "root (CAP_BPF, CAP_PERFMON)", what);
+			 "root with CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)",
+			 what);
 	else
 		snprintf(msg, len, "%s: %s (needs a kernel with BTF at "
 			 "/sys/kernel/btf/vmlinux, BPF ring buffers and BTF "

@@ -34,8 +34,9 @@ struct dt_selector {
 	char text[128];        /* as the user wrote it */
 };
 
-/* Parses "port:80", "pid:1234", "comm:nginx", "cgroup:/sys/fs/cgroup/x",
- * "addr:127.0.0.1:80", "addr:[::1]:80" or "unix:/run/redis.sock".
+/* Parses "all", "port:80", "pid:1234", "comm:nginx",
+ * "cgroup:/sys/fs/cgroup/x", "addr:127.0.0.1:80", "addr:[::1]:80" or
+ * "unix:/run/redis.sock".
  * Returns 0, or -EINVAL with a message in err. */
 int dt_selector_parse(struct dt_selector *sel, const char *text, bool server,
 		      char *err, size_t errlen);
@@ -85,14 +86,17 @@ enum dt_tcp_event_kind {
 struct dt_tcp_event {
 	enum dt_tcp_event_kind kind;
 	/* local: the socket the kernel acted on; remote: its peer. Only
-	 * local carries pid/comm/cgroup, and only when the event happened
-	 * in process context (connects do; retransmits and resets do not,
-	 * then pid is 0 and comm ""). */
+	 * local carries pid/comm/cgroup: the connecting process's, recorded
+	 * at connect() and kept for the socket's later retransmits and
+	 * resets; pid 0 and comm "" when unknown (a socket that accepted,
+	 * or connected before the probes). Connect events have local port
+	 * 0: the kernel picks it after SYN_SENT and releases it at CLOSE. */
 	struct dt_endpoint local;
 	struct dt_endpoint remote;
 	/* 1: local is the connecting side, 0: it accepted, -1: unknown */
 	int local_is_client;
-	int error;                 /* CONNECT_FAILED: ECONNREFUSED, ETIMEDOUT... */
+	int error;                 /* CONNECT_FAILED: ECONNREFUSED, ETIMEDOUT...;
+				      0 when the application gave up */
 	bool sent;                 /* RESET: sent by local (else received) */
 	uint64_t ts_ns;            /* CLOCK_REALTIME */
 };

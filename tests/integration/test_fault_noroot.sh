@@ -39,6 +39,6 @@ expect_refusal()
 
 expect_refusal nobody 'needs root|CAP_BPF' \
 	--reuid=65534 --regid=65534 --clear-groups
-expect_refusal nocaps 'not permitted|CAP_BPF' \
+expect_refusal nocaps 'needs root with CAP_BPF' \
 	--bounding-set=-all --inh-caps=-all
 echo ok
