@@ -398,6 +398,36 @@ static int map_clear(struct bpf_map *map)
 
 /* Writes cfg to the probes. Idle probes see no socket close: what they
  * know of sockets would go stale, so it is forgotten. */
+int dt_bpf_link_set(struct bpf_link **link, struct bpf_program *prog,
+		    bool on)
+{
+	if (on == (*link != NULL))
+		return 0;
+	if (!on) {
+		bpf_link__destroy(*link);
+		*link = NULL;
+		return 0;
+	}
+	*link = bpf_program__attach(prog);
+	return *link ? 0 : -errno;
+}
+
+/* The syscall programs run only while something is selected; an epoch
+ * change on re-enabling (config_apply) voids what a syscall entered while
+ * detached left in flight. */
+static int syscall_probes_set(struct dt_capture *c, bool on)
+{
+	struct deetune_bpf *s = c->skel;
+	int ret;
+
+	ret = dt_bpf_link_set(&s->links.dt_sys_enter, s->progs.dt_sys_enter,
+			      on);
+	if (!ret)
+		ret = dt_bpf_link_set(&s->links.dt_sys_exit,
+				      s->progs.dt_sys_exit, on);
+	return ret;
+}
+
 static int config_apply(struct dt_capture *c, struct dt_config *cfg)
 {
 	struct deetune_bpf *skel = c->skel;
@@ -415,8 +445,9 @@ static int config_apply(struct dt_capture *c, struct dt_config *cfg)
 	if (ret)
 		return ret;
 	c->cfg = *cfg;
-	if (cfg->enabled)
-		return 0;
+	ret = syscall_probes_set(c, cfg->enabled);
+	if (ret || cfg->enabled)
+		return ret;
 	ret = map_clear(skel->maps.socks);
 	if (!ret)
 		ret = map_clear(skel->maps.tcp_socks);
@@ -553,6 +584,9 @@ int dt_capture_open(struct dt_capture **out, const struct dt_selector *sels,
 		goto fail;
 	}
 	ret = deetune_bpf__attach(c->skel);
+	/* attached whole: idle ones go again */
+	if (!ret)
+		ret = syscall_probes_set(c, c->cfg.enabled);
 	if (ret) {
 		explain(ret, "cannot attach the BPF probes", err, errlen);
 		goto fail;

@@ -56,6 +56,14 @@ int dt_capture_tcp_event(const struct dt_event *ev, const uint8_t *data,
 int dt_capture_poll(struct dt_capture *c, int timeout_ms);
 /* Sums the per-CPU counters, indexed by enum dt_drop_reason/dt_stat. */
 int dt_capture_stats(struct dt_capture *c, uint64_t out[DT_STAT_MAX]);
+/* Attaches prog into *link (on) or destroys *link (off); nothing when it
+ * already is so. Idle probes are detached: an attached syscall program
+ * costs every syscall of every process a few tens of ns, selected or
+ * not. 0 or a negative errno. */
+struct bpf_link;
+struct bpf_program;
+int dt_bpf_link_set(struct bpf_link **link, struct bpf_program *prog,
+		    bool on);
 void dt_capture_close(struct dt_capture *c);
 
 /* ---- assembler.c ---- */

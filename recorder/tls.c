@@ -129,8 +129,10 @@ int dt_tls_set_selectors(struct dt_tls *t, const struct dt_selector *sels,
 	ret = map_clear(t->skel->maps.tls_pids);
 	/* idle probes miss SSL_free: what they knew of SSL objects would go
 	 * stale */
-	if (!ret && !nsels)
+	if (!ret && !nsels) {
+		dt_tls_libs_detach(t->libs);
 		ret = map_clear(t->skel->maps.ssl_states);
+	}
 	if (ret)
 		return ret;
 	if (cfg.have_pid)
@@ -141,6 +143,10 @@ int dt_tls_set_selectors(struct dt_tls *t, const struct dt_selector *sels,
 		return ret;
 	ret = bpf_map__update_elem(t->skel->maps.tls_config, &zero,
 				   sizeof(zero), &cfg, sizeof(cfg), BPF_ANY);
+	if (!ret)
+		ret = dt_bpf_link_set(&t->skel->links.dt_tls_sys_enter,
+				      t->skel->progs.dt_tls_sys_enter,
+				      cfg.enabled);
 	if (!ret)
 		t->cfg = cfg;
 	return ret;
@@ -191,11 +197,8 @@ static int load(struct dt_tls *t, size_t ringbuf_bytes)
 	}
 	if (ret)
 		return ret;
-	/* the uprobes attach per library file (tls_attach.c) */
-	t->skel->links.dt_tls_sys_enter =
-		bpf_program__attach(t->skel->progs.dt_tls_sys_enter);
-	if (!t->skel->links.dt_tls_sys_enter)
-		return -errno;
+	/* the uprobes attach per library file (tls_attach.c), the syscall
+	 * program while something is selected (dt_tls_set_selectors) */
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.tls_events),
 				 on_ring_record, t, NULL);
 	return t->rb ? 0 : -errno;

@@ -131,6 +131,9 @@ int dt_tls_libs_scan_pid(struct dt_tls_libs *l, uint32_t pid);
 /* Scans every process of the host. Returns 0 or a negative errno. */
 int dt_tls_libs_scan_all(struct dt_tls_libs *l);
 size_t dt_tls_libs_count(const struct dt_tls_libs *l);
+/* Detaches every probe and forgets the files: idle, a uprobe would still
+ * trap on every SSL call of every process using the library. */
+void dt_tls_libs_detach(struct dt_tls_libs *l);
 void dt_tls_libs_free(struct dt_tls_libs *l);
 
 /* ---- tls_uprobe.c ---- */

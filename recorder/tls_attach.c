@@ -57,6 +57,13 @@ void dt_tls_libs_free(struct dt_tls_libs *l)
 	free(l);
 }
 
+void dt_tls_libs_detach(struct dt_tls_libs *l)
+{
+	dt_tls_links_release(&l->links);
+	l->nids = 0;
+	l->probed = 0;
+}
+
 size_t dt_tls_libs_count(const struct dt_tls_libs *l)
 {
 	return l->probed;
