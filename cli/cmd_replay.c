@@ -27,7 +27,8 @@ static const char replay_usage[] =
 	"                      [--match EXPR...] [--set-header 'Name: value'...]\n"
 	"                      [--drop-header NAME...] [--host HOST]\n"
 	"                      [--timeout D] [--retries N]\n"
-	"                      [--credentials-file FILE] [--quiet]\n"
+	"                      [--credentials-file FILE] [--cacert FILE]\n"
+	"                      [--insecure] [--quiet]\n"
 	"                      [--diff [--rules FILE] [--json FILE]\n"
 	"                       [--junit FILE] [--unordered-rows] [--learn-noise]]\n"
 	"\n"
@@ -35,7 +36,7 @@ static const char replay_usage[] =
 	"and writes the responses to the session file OUT, each exchange linked\n"
 	"to the recorded one it replays.\n"
 	"\n"
-	"  -t, --target URL        http://HOST[:PORT]  redis://[[USER]:PASS@]HOST[:PORT][/DB]\n"
+	"  -t, --target URL        http[s]://HOST[:PORT]  redis://[[USER]:PASS@]HOST[:PORT][/DB]\n"
 	"                          mysql://USER[:PASS]@HOST[:PORT][/DB]; one per protocol\n"
 	"  -o, --output OUT        session file to write\n"
 	"  -c, --concurrency N     requests in flight at most (default 64)\n"
@@ -51,6 +52,9 @@ static const char replay_usage[] =
 	"                          HTTP, to get a response (default 0)\n"
 	"      --credentials-file FILE  passwords: lines redis=PASS, mysql=USER:PASS\n"
 	"                          (also DEETUNE_REDIS_PASSWORD, DEETUNE_MYSQL_PASSWORD)\n"
+	"      --cacert FILE       https: verify the target with these CA certificates\n"
+	"                          (PEM) instead of the system's\n"
+	"  -k, --insecure          https: do not verify the target's certificate\n"
 	"  -q, --quiet             no progress line, no summary, no diff report on\n"
 	"                          standard output\n"
 	"      --diff              then compare OUT with SESSION as deetune diff does;\n"
@@ -85,7 +89,7 @@ struct replay_cli {
 enum {
 	OPT_SET_HEADER = 256, OPT_DROP_HEADER, OPT_HOST, OPT_TIMEOUT,
 	OPT_RETRIES, OPT_CREDENTIALS, OPT_DIFF, OPT_RULES, OPT_JSON,
-	OPT_JUNIT, OPT_UNORDERED, OPT_LEARN,
+	OPT_JUNIT, OPT_UNORDERED, OPT_LEARN, OPT_CACERT,
 };
 
 static bool select_match(const struct dt_exchange *x, void *ctx)
@@ -227,6 +231,16 @@ static int parse_option(struct replay_cli *r, int opt, const char *arg)
 	case OPT_CREDENTIALS:
 		r->credentials = arg;
 		return 0;
+	case OPT_CACERT:
+		/* curl would fail each request alike: say it once, now */
+		if (access(arg, R_OK))
+			return cli_error("--cacert %s: %s", arg,
+					 strerror(errno));
+		r->opts.cacert = arg;
+		return 0;
+	case 'k':
+		r->opts.insecure = true;
+		return 0;
 	case 'q':
 		r->quiet = true;
 		return 0;
@@ -261,6 +275,14 @@ static bool same_file(const char *a, const char *b)
 	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+static bool has_https_target(const struct replay_cli *r)
+{
+	for (size_t i = 0; i < r->ntargets; i++)
+		if (r->targets[i].tls)
+			return true;
+	return false;
+}
+
 static int check_options(struct replay_cli *r, int argc, char **argv)
 {
 	bool diff_opts = r->rules_path || r->json_path || r->junit_path ||
@@ -282,6 +304,9 @@ static int check_options(struct replay_cli *r, int argc, char **argv)
 	if (r->diff && !strcmp(r->session_path, "-"))
 		return cli_error("--diff reads SESSION again: give a file, "
 				 "not standard input");
+	if ((r->opts.cacert || r->opts.insecure) && !has_https_target(r))
+		return cli_error("--cacert and --insecure go with an https:// "
+				 "target");
 	if (same_file(r->session_path, r->opts.output))
 		return cli_error("-o %s would overwrite the session to replay",
 				 r->opts.output);
@@ -303,6 +328,8 @@ static int parse_args(struct replay_cli *r, int argc, char **argv)
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "retries", required_argument, NULL, OPT_RETRIES },
 		{ "credentials-file", required_argument, NULL, OPT_CREDENTIALS },
+		{ "cacert", required_argument, NULL, OPT_CACERT },
+		{ "insecure", no_argument, NULL, 'k' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "diff", no_argument, NULL, OPT_DIFF },
 		{ "rules", required_argument, NULL, OPT_RULES },
@@ -315,7 +342,7 @@ static int parse_args(struct replay_cli *r, int argc, char **argv)
 	};
 	int opt, ret;
 
-	while ((opt = getopt_long(argc, argv, "t:o:c:r:s:m:qh", longopts,
+	while ((opt = getopt_long(argc, argv, "t:o:c:r:s:m:qkh", longopts,
 				  NULL)) != -1) {
 		if (opt == 'h') {
 			fputs(replay_usage, stdout);

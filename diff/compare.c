@@ -268,6 +268,7 @@ static int check_recorded(struct dt_cmp *c, const struct dt_exchange *rec)
 		return dt_cmp_verdict(c, DT_DIFF_SKIPPED, "connection "
 				      "handshake (a replay makes its own)");
 	if (rec->protocol != DT_PROTO_HTTP1 &&
+	    rec->protocol != DT_PROTO_HTTP2 &&
 	    rec->protocol != DT_PROTO_REDIS && rec->protocol != DT_PROTO_MYSQL)
 		return dt_cmp_verdict(c, DT_DIFF_SKIPPED, "protocol %s is "
 				      "not compared",
@@ -325,6 +326,7 @@ int dt_cmp_exchange(struct dt_cmp *c, const struct dt_exchange *rec,
 		return ret;
 	switch (rec->protocol) {
 	case DT_PROTO_HTTP1:
+	case DT_PROTO_HTTP2:
 		return dt_compare_http(c, rec, rep);
 	case DT_PROTO_REDIS:
 		return dt_compare_redis(c, rec, rep);

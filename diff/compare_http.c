@@ -1,6 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
- * HTTP/1 responses: status, headers and body.
+ * HTTP/1 and HTTP/2 responses: status, headers, trailers (HTTP/2) and
+ * body; a gRPC call's status and messages (compare_grpc.c).
+ *
+ * An HTTP/2 response is read from its stored form (deetune-session(5)):
+ * ":status" gives the status, the other pseudo-header fields are left
+ * out, the regular fields are the headers; its trailers, stored in the
+ * attribute h2.trailers, compare like headers as "trailer.<name>". For
+ * gRPC, grpc-status and grpc-message compare as "grpc.status" and
+ * "grpc.message" wherever the server put them (trailers, or the headers
+ * of a trailers-only response), and the body message by message.
  *
  * Headers compare by lower-case name, the values of a repeated header
  * joined with ", " in order. Headers ignored by default (rules.c) are
@@ -29,6 +38,7 @@
 
 struct http_side {
 	struct dt_http1_head head;
+	struct dt_http1_head *trailers;	/* HTTP/2; NULL for HTTP/1 */
 	const uint8_t *raw_body;	/* as stored */
 	size_t raw_len;
 	const uint8_t *body;		/* decoded */
@@ -36,17 +46,82 @@ struct http_side {
 	uint8_t *owned;
 };
 
-/* -EBADMSG when the response is not HTTP/1.x. */
-static int side_parse(const struct dt_exchange *x, struct http_side *s)
+/* A :status value: three digits, else -1. */
+static int h2_status(struct dt_slice v)
+{
+	if (v.len != 3 || !isdigit(v.ptr[0]) || !isdigit(v.ptr[1]) ||
+	    !isdigit(v.ptr[2]))
+		return -1;
+	return (v.ptr[0] - '0') * 100 + (v.ptr[1] - '0') * 10 +
+	       (v.ptr[2] - '0');
+}
+
+/* Stored HTTP/2 field lines at buf[0..len) into head: the regular
+ * fields, and :status (-1 when absent). The bytes read, or -EBADMSG. */
+static ssize_t h2_fields_parse(const uint8_t *buf, size_t len,
+			       struct dt_http1_head *head, bool *blank)
+{
+	struct dt_http1_header *f = head->headers;
+	ssize_t used;
+	size_t n, kept = 0;
+
+	used = dt_h2_stored_fields_parse(buf, len, f, DT_HTTP1_MAX_HEADERS,
+					 &n, blank);
+	head->status = -1;
+	for (size_t i = 0; used >= 0 && i < n; i++) {
+		if (f[i].name.len == 7 && !memcmp(f[i].name.ptr, ":status", 7))
+			head->status = h2_status(f[i].value);
+		else if (f[i].name.ptr[0] != ':')
+			f[kept++] = f[i];
+	}
+	head->nheaders = kept;
+	return used;
+}
+
+/* The trailers in the attribute h2.trailers; none when it does not
+ * parse. 0 or -ENOMEM. */
+static int h2_trailers_parse(const struct dt_exchange *x, struct http_side *s)
+{
+	const char *t = dt_exchange_attr(x, "h2.trailers");
+	bool blank;
+
+	s->trailers = calloc(1, sizeof(*s->trailers));
+	if (!s->trailers)
+		return -ENOMEM;
+	if (t && h2_fields_parse((const uint8_t *)t, strlen(t), s->trailers,
+				 &blank) < 0)
+		s->trailers->nheaders = 0;
+	return 0;
+}
+
+/* The head of the response, and where its body starts: -EBADMSG when it
+ * is not HTTP/1.x, or not a stored HTTP/2 response. */
+static ssize_t head_parse(const struct dt_exchange *x, struct http_side *s)
 {
 	ssize_t off;
+	bool blank;
+
+	if (x->protocol != DT_PROTO_HTTP2) {
+		off = dt_http1_parse_final_response(x->response,
+						    x->response_len, &s->head);
+		return off < 0 ? -EBADMSG : off + (ssize_t)s->head.head_len;
+	}
+	off = h2_fields_parse(x->response, x->response_len, &s->head, &blank);
+	if (off < 0 || !blank || s->head.status < 0)
+		return -EBADMSG;
+	return off;
+}
+
+static int side_parse(const struct dt_exchange *x, struct http_side *s)
+{
+	ssize_t off = head_parse(x, s);
 	size_t start;
 
-	off = dt_http1_parse_final_response(x->response, x->response_len,
-					    &s->head);
 	if (off < 0)
 		return -EBADMSG;
-	start = (size_t)off + s->head.head_len;
+	if (x->protocol == DT_PROTO_HTTP2 && h2_trailers_parse(x, s))
+		return -ENOMEM;
+	start = (size_t)off;
 	s->raw_body = x->response + start;
 	s->raw_len = x->response_len - start;
 	return dt_http_body_decode(&s->head, s->raw_body, s->raw_len,
@@ -71,15 +146,23 @@ static int compare_status(struct dt_cmp *c, const struct http_side *a,
 			  dt_sbuf_take(&eb), NULL, DT_DIFF_UNEXPLAINED);
 }
 
-/* "header.<name>", lower case, escaped. */
-static char *header_field(struct dt_slice name)
+/* Two lists of header fields to compare. */
+struct fields_cmp {
+	const struct dt_http1_head *a, *b;
+	const char *prefix;	/* "header." or "trailer." */
+	bool bodies;		/* Content-Length left to the bodies */
+	bool grpc;		/* grpc-status, grpc-message compared apart */
+};
+
+/* "<prefix><name>", lower case, escaped. */
+static char *header_field(const char *prefix, struct dt_slice name)
 {
 	struct dt_sbuf lower = { 0 }, field = { 0 };
 	size_t i;
 
 	for (i = 0; i < name.len; i++)
 		dt_sbuf_putc(&lower, (char)tolower(name.ptr[i]));
-	dt_sbuf_puts(&field, "header.");
+	dt_sbuf_puts(&field, prefix);
 	if (!lower.oom)
 		dt_text_escape(&field, lower.p, lower.len, false);
 	dt_sbuf_release(&lower);
@@ -133,23 +216,31 @@ static bool seen_before(const struct dt_http1_head *h, size_t i)
 	return false;
 }
 
+/* Names compared elsewhere, or not at all. */
+static bool header_skipped(const struct dt_cmp *c, const struct fields_cmp *fc,
+			   const char *name)
+{
+	return dt_rules_header_skipped(c->scope, name) ||
+	       (fc->bodies && !strcmp(name, "content-length")) ||
+	       (fc->grpc && (!strcmp(name, "grpc-status") ||
+			     !strcmp(name, "grpc-message")));
+}
+
 static int compare_header(struct dt_cmp *c, struct dt_slice name,
-			  const struct http_side *a,
-			  const struct http_side *b, bool bodies)
+			  const struct fields_cmp *fc)
 {
 	struct dt_sbuf va = { 0 }, vb = { 0 };
-	char *field = header_field(name);
+	char *field = header_field(fc->prefix, name);
 	bool in_a, in_b;
 	int ret = 0;
 
 	if (!field)
 		return -ENOMEM;
-	/* field is "header." + the escaped lower-case name */
-	if (dt_rules_header_skipped(c->scope, field + 7) ||
-	    (bodies && !strcmp(field + 7, "content-length")))
+	/* field is the prefix + the escaped lower-case name */
+	if (header_skipped(c, fc, field + strlen(fc->prefix)))
 		goto out;
-	in_a = header_values(&a->head, name, &va);
-	in_b = header_values(&b->head, name, &vb);
+	in_a = header_values(fc->a, name, &va);
+	in_b = header_values(fc->b, name, &vb);
 	if (va.oom || vb.oom) {
 		ret = -ENOMEM;
 		goto out;
@@ -164,26 +255,25 @@ out:
 }
 
 /* Every name of a in its order, then the names only b has. */
-static int compare_headers(struct dt_cmp *c, const struct http_side *a,
-			   const struct http_side *b, bool bodies)
+static int compare_headers(struct dt_cmp *c, const struct fields_cmp *fc)
 {
 	const struct dt_http1_header *h;
 	size_t i;
 	int ret;
 
-	for (i = 0; i < a->head.nheaders; i++) {
-		h = &a->head.headers[i];
-		if (seen_before(&a->head, i))
+	for (i = 0; i < fc->a->nheaders; i++) {
+		h = &fc->a->headers[i];
+		if (seen_before(fc->a, i))
 			continue;
-		ret = compare_header(c, h->name, a, b, bodies);
+		ret = compare_header(c, h->name, fc);
 		if (ret < 0)
 			return ret;
 	}
-	for (i = 0; i < b->head.nheaders; i++) {
-		h = &b->head.headers[i];
-		if (seen_before(&b->head, i) || header_in(&a->head, h->name))
+	for (i = 0; i < fc->b->nheaders; i++) {
+		h = &fc->b->headers[i];
+		if (seen_before(fc->b, i) || header_in(fc->a, h->name))
 			continue;
-		ret = compare_header(c, h->name, a, b, bodies);
+		ret = compare_header(c, h->name, fc);
 		if (ret < 0)
 			return ret;
 	}
@@ -303,9 +393,50 @@ static int compare_body(struct dt_cmp *c, const struct http_side *a,
 
 static void side_release(struct http_side *s)
 {
-	if (s)
+	if (s) {
 		free(s->owned);
+		free(s->trailers);
+	}
 	free(s);
+}
+
+/* application/grpc, application/grpc+proto, ...; as dt_grpc_is_grpc(). */
+static bool is_grpc(const struct http_side *s)
+{
+	const struct dt_http1_header *ct =
+		dt_http1_find_header(&s->head, "content-type");
+	const size_t n = strlen("application/grpc");
+
+	return s->trailers && ct && ct->value.len >= n &&
+	       !strncasecmp((const char *)ct->value.ptr, "application/grpc",
+			    n) &&
+	       (ct->value.len == n || ct->value.ptr[n] == '+' ||
+		ct->value.ptr[n] == ';');
+}
+
+/* Headers, trailers, and the gRPC status. */
+static int compare_fields(struct dt_cmp *c, const struct dt_exchange *rec,
+			  const struct dt_exchange *rep,
+			  const struct http_side *a, const struct http_side *b,
+			  bool bodies, bool grpc)
+{
+	struct fields_cmp fc = { &a->head, &b->head, "header.", bodies, grpc };
+	int ret = compare_headers(c, &fc);
+
+	if (!ret && a->trailers && b->trailers) {
+		fc = (struct fields_cmp){ a->trailers, b->trailers,
+					  "trailer.", false, grpc };
+		ret = compare_headers(c, &fc);
+	}
+	if (!ret && grpc)
+		ret = dt_compare_grpc_status(c, rec, rep);
+	return ret;
+}
+
+static const char *version(const struct dt_exchange *x)
+{
+	return x->protocol == DT_PROTO_HTTP2 ? "a stored HTTP/2 response" :
+					       "HTTP/1.x";
 }
 
 int dt_compare_http(struct dt_cmp *c, const struct dt_exchange *rec,
@@ -314,6 +445,7 @@ int dt_compare_http(struct dt_cmp *c, const struct dt_exchange *rec,
 	struct http_side *a = calloc(1, sizeof(*a));
 	struct http_side *b = calloc(1, sizeof(*b));
 	bool with_body = !(rec->flags & (DT_XF_SENDFILE | DT_XF_TRUNCATED));
+	bool grpc;
 	int ret = -ENOMEM;
 
 	if (!a || !b)
@@ -321,22 +453,27 @@ int dt_compare_http(struct dt_cmp *c, const struct dt_exchange *rec,
 	ret = side_parse(rec, a);
 	if (ret == -EBADMSG) {
 		ret = dt_cmp_verdict(c, DT_DIFF_SKIPPED, "recorded response "
-				     "is not HTTP/1.x");
+				     "is not %s", version(rec));
 		goto out;
 	}
 	if (!ret)
 		ret = side_parse(rep, b);
 	if (ret == -EBADMSG) {
 		ret = dt_cmp_verdict(c, DT_DIFF_FAILED, "replayed response "
-				     "is not HTTP/1.x");
+				     "is not %s", version(rep));
 		goto out;
 	}
+	grpc = is_grpc(a);
 	if (!ret)
 		ret = compare_status(c, a, b);
 	if (!ret)
-		ret = compare_headers(c, a, b,
-				      with_body && (a->raw_len || b->raw_len));
-	if (!ret && with_body)
+		ret = compare_fields(c, rec, rep, a, b,
+				     with_body && (a->raw_len || b->raw_len),
+				     grpc);
+	if (!ret && with_body && grpc)
+		ret = dt_compare_grpc_messages(c, a->body, a->body_len,
+					       b->body, b->body_len);
+	else if (!ret && with_body)
 		ret = compare_body(c, a, b);
 out:
 	side_release(a);

@@ -82,7 +82,10 @@ const char *dt_diff_why_name(enum dt_diff_why why);
  * "status", "header.<name>" (lower case), "body" (bytes), "type" (Redis),
  * "kind", "error_code", "affected_rows", "columns", "columns[<i>].name",
  * "columns[<i>].type", "rows" (MySQL), or a JSON path into the HTTP body,
- * the Redis reply or the MySQL rows ("$.items[3].price", "$[2].name").
+ * the Redis reply or the MySQL rows ("$.items[3].price", "$[2].name");
+ * HTTP/2 also "trailer.<name>", gRPC "grpc.status", "grpc.message" and
+ * protobuf fields by number "grpc.message[<i>].<n>[.<n>...]" (a repeated
+ * field's occurrences indexed: "grpc.message[0].3[1]").
  * expected (recorded) and actual (replayed) are short renderings of the
  * values, NULL for a value absent on that side; note adds context (where
  * two bodies start to differ) or is NULL.

@@ -284,6 +284,20 @@ int dt_compare_redis(struct dt_cmp *c, const struct dt_exchange *rec,
 int dt_compare_mysql(struct dt_cmp *c, const struct dt_exchange *rec,
 		     const struct dt_exchange *rep);
 
+/* compare_grpc.c: the attributes grpc.status and grpc.message, as the
+ * fields "grpc.status" and "grpc.message". 0 or -ENOMEM. */
+int dt_compare_grpc_status(struct dt_cmp *c, const struct dt_exchange *rec,
+			   const struct dt_exchange *rep);
+/*
+ * Two gRPC response bodies (a recorded, b replayed), message by message,
+ * each decoded as protobuf and compared field by field: differences named
+ * "grpc.message[<i>].<field>[.<field>...]" (see compare_grpc.c). A body
+ * that does not split into messages sets the verdict (recorded: skipped,
+ * replayed: failed). 0 or -ENOMEM.
+ */
+int dt_compare_grpc_messages(struct dt_cmp *c, const uint8_t *a, size_t alen,
+			     const uint8_t *b, size_t blen);
+
 /*
  * rows_unordered.c: two arrays of MySQL rows as multisets. Rows equal on
  * both sides match; a row left over matches one of the other side when

@@ -133,6 +133,7 @@ static char *name_of(const struct dt_exchange *x, bool endpoint)
 {
 	switch (x->protocol) {
 	case DT_PROTO_HTTP1:
+	case DT_PROTO_HTTP2:
 		return http_name(x, endpoint);
 	case DT_PROTO_REDIS:
 		return redis_name(x, endpoint);

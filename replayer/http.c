@@ -11,6 +11,11 @@
  * header line as it came (interim 1xx responses too), and transfer and
  * content decoding are off, so the body keeps its chunked framing and its
  * compression. The request stored is the bytes curl sent.
+ *
+ * HTTP/2 exchanges are replayed over HTTP/2 (prior knowledge for http://,
+ * ALPN for https://) and stored in their stored form, as recorded: the
+ * request as it was handed to curl (h2_request.c), the response from the
+ * header lines and body curl gave (h2_response.c), trailers included.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -32,6 +37,7 @@ struct transfer {
 	struct rp_http_request req;
 	struct curl_slist *headers;
 	struct rp_buf resp;
+	struct rp_buf hdr;           /* HTTP/2: header and trailer lines */
 	struct rp_buf sent;
 	uint64_t start_real;
 	unsigned attempt;
@@ -46,6 +52,7 @@ struct http_engine {
 	struct rp_batch *b;
 	CURLM *multi;
 	char url[320];               /* the target's root URL */
+	const char *scheme;          /* "http" or "https" */
 	char host[300];              /* Host header value */
 	size_t next;                 /* next item to start */
 	unsigned active;             /* transfers started, not finished */
@@ -65,6 +72,14 @@ static size_t on_response(char *p, size_t size, size_t n, void *ctx)
 	struct transfer *t = ctx;
 
 	return rp_buf_append(&t->resp, p, size * n) ? 0 : size * n;
+}
+
+/* HTTP/2: header blocks apart from the body, to be stored as fields. */
+static size_t on_h2_header(char *p, size_t size, size_t n, void *ctx)
+{
+	struct transfer *t = ctx;
+
+	return rp_buf_append(&t->hdr, p, size * n) ? 0 : size * n;
 }
 
 static int on_debug(CURL *easy, curl_infotype type, char *p, size_t n,
@@ -131,6 +146,8 @@ static int build_header_list(struct transfer *t)
 		ret = slist_add(&t->headers, line);
 		free(line);
 	}
+	if (!ret && r->no_length)
+		ret = slist_add(&t->headers, "Content-Length:");
 	return ret;
 }
 
@@ -150,6 +167,26 @@ static void set_method(CURL *h, const struct rp_http_request *r)
 	}
 }
 
+static long http_version(const struct http_engine *e,
+			 const struct rp_http_request *r)
+{
+	if (r->h2)
+		return e->b->target->tls ? CURL_HTTP_VERSION_2TLS :
+					   CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
+	return r->version_minor ? CURL_HTTP_VERSION_1_1 :
+				  CURL_HTTP_VERSION_1_0;
+}
+
+static void setup_tls(CURL *h, const struct dt_replay_opts *o)
+{
+	if (o->cacert)
+		curl_easy_setopt(h, CURLOPT_CAINFO, o->cacert);
+	if (o->insecure) {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+}
+
 static int setup_easy(struct transfer *t)
 {
 	const struct dt_replay_opts *o = t->e->ctx->opts;
@@ -162,18 +199,24 @@ static int setup_easy(struct transfer *t)
 	if (build_header_list(t))
 		return -ENOMEM;
 	curl_easy_setopt(h, CURLOPT_URL, t->e->url);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, t->e->scheme);
 	curl_easy_setopt(h, CURLOPT_PROXY, "");
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_REQUEST_TARGET, t->req.target);
 	curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
-	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, t->req.version_minor ?
-			 CURL_HTTP_VERSION_1_1 : CURL_HTTP_VERSION_1_0);
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, http_version(t->e, &t->req));
+	/* libcurl 7.88 fails the second stream of a connection to a gRPC
+	 * server ("Error in the HTTP2 framing layer", also curl(1)): one
+	 * connection per HTTP/2 request */
+	if (t->req.h2)
+		curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+	setup_tls(h, o);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, t->headers);
 	set_method(h, &t->req);
 	curl_easy_setopt(h, CURLOPT_HTTP_TRANSFER_DECODING, 0L);
 	curl_easy_setopt(h, CURLOPT_HTTP_CONTENT_DECODING, 0L);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_response);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION,
+			 t->req.h2 ? on_h2_header : on_response);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, t);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_response);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
@@ -220,6 +263,7 @@ static void transfer_free(struct transfer *t)
 	curl_slist_free_all(t->headers);
 	rp_http_request_release(&t->req);
 	rp_buf_release(&t->resp);
+	rp_buf_release(&t->hdr);
 	rp_buf_release(&t->sent);
 	free(t);
 }
@@ -300,6 +344,36 @@ static int set_status(struct dt_exchange *x)
 	return ret;
 }
 
+/* The bytes curl sent and the response as it came. */
+static int store_http1(const struct transfer *t, struct dt_exchange *x)
+{
+	int ret = t->sent.len ? dt_exchange_set_request(x, t->sent.data,
+							t->sent.len) : 0;
+
+	if (!ret)
+		ret = dt_exchange_set_response(x, t->resp.data, t->resp.len);
+	return ret ? ret : set_status(x);
+}
+
+/* The request and response in their stored form. A response without a
+ * final head (the transfer failed first) is left out. */
+static int store_h2(const struct http_engine *e, const struct transfer *t,
+		    struct dt_exchange *x)
+{
+	uint8_t *req;
+	size_t len;
+	int ret;
+
+	if (rp_h2_request_store(&t->req, e->scheme, &req, &len))
+		return -ENOMEM;
+	free(x->request);
+	x->request = req;
+	x->request_len = len;
+	ret = rp_h2_response_store(x, t->hdr.data, t->hdr.len, t->resp.data,
+				   t->resp.len);
+	return ret == -EBADMSG ? 0 : ret;
+}
+
 static const char *error_text(const struct transfer *t, CURLcode rc)
 {
 	return t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);
@@ -320,18 +394,14 @@ static void emit(struct http_engine *e, struct transfer *t, CURLcode rc)
 	}
 	set_endpoints(e, t, &x);
 	set_timings(t, &x);
-	ret = t->sent.len ? dt_exchange_set_request(&x, t->sent.data,
-						    t->sent.len) : 0;
-	if (!ret)
-		ret = dt_exchange_set_response(&x, t->resp.data, t->resp.len);
+	ret = t->req.h2 ? store_h2(e, t, &x) : store_http1(t, &x);
 	if (!ret && (host = sent_host(&t->req)))
 		ret = dt_exchange_set_attr(&x, "host", host);
-	if (!ret)
-		ret = set_status(&x);
-	if (t->resp.overflow)
+	if (t->resp.overflow || t->hdr.overflow)
 		x.flags |= DT_XF_TRUNCATED;
 	if (!ret && rc != CURLE_OK) {
-		x.flags |= t->resp.len ? DT_XF_INCOMPLETE : DT_XF_NO_RESPONSE;
+		x.flags |= x.response_len ? DT_XF_INCOMPLETE :
+					    DT_XF_NO_RESPONSE;
 		snprintf(why, sizeof(why), "%s %s: %s", t->req.method,
 			 t->req.target, error_text(t, rc));
 		ret = dt_exchange_set_attr(&x, RP_ATTR_ERROR, why);
@@ -344,7 +414,12 @@ static bool is_connect_failure(CURL *h, CURLcode rc)
 {
 	curl_off_t connect_us = 0;
 
-	if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST)
+	/* a certificate the target fails to prove is a connection refused,
+	 * as credentials a database refuses are */
+	if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+	    rc == CURLE_SSL_CONNECT_ERROR ||
+	    rc == CURLE_PEER_FAILED_VERIFICATION ||
+	    rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM)
 		return true;
 	curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connect_us);
 	return rc == CURLE_OPERATION_TIMEDOUT && connect_us == 0;
@@ -356,6 +431,8 @@ static void schedule_retry(struct http_engine *e, struct transfer *t)
 	t->attempt++;
 	t->resp.len = 0;
 	t->resp.overflow = false;
+	t->hdr.len = 0;
+	t->hdr.overflow = false;
 	t->sent.len = 0;
 	t->next = e->retries;
 	e->retries = t;
@@ -428,9 +505,16 @@ static void start(struct http_engine *e, struct rp_item *it)
 		start_failed(e, it, NULL, "out of memory", RP_FAILED);
 		return;
 	}
-	ret = rp_http_request_build(&t->req, it->rec.request,
-				    it->rec.request_len, e->host, o->edits,
-				    o->nedits, err, sizeof(err));
+	if (it->rec.protocol == DT_PROTO_HTTP2)
+		ret = rp_h2_request_build(&t->req, it->rec.request,
+					  it->rec.request_len, e->host,
+					  o->edits, o->nedits, err,
+					  sizeof(err));
+	else
+		ret = rp_http_request_build(&t->req, it->rec.request,
+					    it->rec.request_len, e->host,
+					    o->edits, o->nedits, err,
+					    sizeof(err));
 	if (ret)
 		start_failed(e, it, t, err,
 			     ret == -EBADMSG ? RP_SKIPPED : RP_FAILED);
@@ -571,7 +655,8 @@ static int http_prepare(struct rp_ctx *ctx, struct rp_batch *b, void **state)
 		return -ENOMEM;
 	}
 	format_host(b->target, hostport, sizeof(hostport));
-	snprintf(e->url, sizeof(e->url), "http://%s/", hostport);
+	e->scheme = b->target->tls ? "https" : "http";
+	snprintf(e->url, sizeof(e->url), "%s://%s/", e->scheme, hostport);
 	snprintf(e->host, sizeof(e->host), "%s", o->host ? o->host : hostport);
 	curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, CURLPIPE_NOTHING);
 	curl_multi_setopt(e->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,

@@ -146,7 +146,7 @@ int rp_http_dechunk(const uint8_t *buf, size_t len, struct rp_buf *out)
 
 /* ---- building ----------------------------------------------------------- */
 
-static bool is_managed(struct dt_slice name)
+bool rp_http_header_managed(struct dt_slice name)
 {
 	for (size_t i = 0; i < NMANAGED; i++)
 		if (slice_is(name, managed_headers[i]))
@@ -154,8 +154,8 @@ static bool is_managed(struct dt_slice name)
 	return false;
 }
 
-static int header_add(struct rp_http_request *r, const char *name,
-		      size_t nlen, const char *value, size_t vlen)
+int rp_http_header_add(struct rp_http_request *r, const char *name,
+		       size_t nlen, const char *value, size_t vlen)
 {
 	struct rp_header *grown, *h;
 
@@ -187,7 +187,8 @@ static void header_remove(struct rp_http_request *r, size_t i)
 /* --set-header replaces the first header of that name in place (so the
  * order stays as recorded) and removes the others; --drop-header removes
  * them all. */
-static int apply_edit(struct rp_http_request *r, const struct dt_header_edit *e)
+static int apply_edit(struct rp_http_request *r,
+		      const struct dt_header_edit *e)
 {
 	bool placed = false;
 	char *v;
@@ -210,23 +211,34 @@ static int apply_edit(struct rp_http_request *r, const struct dt_header_edit *e)
 		i++;
 	}
 	if (e->value && !placed)
-		return header_add(r, e->name, strlen(e->name), e->value,
-				  strlen(e->value));
+		return rp_http_header_add(r, e->name, strlen(e->name),
+					  e->value, strlen(e->value));
 	return 0;
+}
+
+int rp_http_request_edit(struct rp_http_request *r,
+			 const struct dt_header_edit *edits, size_t nedits)
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < nedits; i++)
+		ret = apply_edit(r, &edits[i]);
+	return ret;
 }
 
 static int copy_headers(struct rp_http_request *r,
 			const struct dt_http1_head *head, const char *host)
 {
-	int ret = header_add(r, "Host", 4, host, strlen(host));
+	int ret = rp_http_header_add(r, "Host", 4, host, strlen(host));
 
 	for (size_t i = 0; !ret && i < head->nheaders; i++) {
 		const struct dt_http1_header *h = &head->headers[i];
 
-		if (is_managed(h->name))
+		if (rp_http_header_managed(h->name))
 			continue;
-		ret = header_add(r, (const char *)h->name.ptr, h->name.len,
-				 (const char *)h->value.ptr, h->value.len);
+		ret = rp_http_header_add(r, (const char *)h->name.ptr,
+					 h->name.len, (const char *)h->value.ptr,
+					 h->value.len);
 	}
 	return ret;
 }
@@ -319,8 +331,8 @@ int rp_http_request_build(struct rp_http_request *r, const uint8_t *buf,
 	ret = set_start_line(r, head);
 	if (!ret)
 		ret = copy_headers(r, head, host);
-	for (size_t i = 0; !ret && i < nedits; i++)
-		ret = apply_edit(r, &edits[i]);
+	if (!ret)
+		ret = rp_http_request_edit(r, edits, nedits);
 	if (!ret)
 		ret = copy_body(r, head, buf + head_len,
 				(size_t)(msg_len - head_len));

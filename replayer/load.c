@@ -18,6 +18,10 @@ static const uint32_t batch_protocols[3] = {
 
 struct rp_batch *rp_session_batch(struct rp_session *s, uint32_t protocol)
 {
+	/* an http(s):// target answers both versions: one engine, one
+	 * batch, each transfer taking its exchange's version */
+	if (protocol == DT_PROTO_HTTP2)
+		protocol = DT_PROTO_HTTP1;
 	for (size_t i = 0; i < 3; i++)
 		if (batch_protocols[i] == protocol)
 			return &s->batch[i];

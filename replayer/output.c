@@ -130,11 +130,14 @@ void rp_output_close(struct rp_output *o)
 	pthread_mutex_destroy(&o->lock);
 }
 
-/* Summary keys describing the response: the engine sets them anew. */
+/* Summary keys describing the response or the recorded stream: the
+ * engine sets them anew (an HTTP/2 replay learns no stream id). */
 static bool is_response_attr(const char *key)
 {
 	return !strncmp(key, "response.", 9) || !strcmp(key, "status") ||
-	       !strcmp(key, "reply") || !strcmp(key, "error");
+	       !strcmp(key, "reply") || !strcmp(key, "error") ||
+	       !strncmp(key, "h2.", 3) || !strcmp(key, "grpc.status") ||
+	       !strcmp(key, "grpc.message");
 }
 
 int rp_exchange_begin(struct dt_exchange *x, const struct rp_item *item)

@@ -25,7 +25,7 @@ struct dt_exchange;
 /* ---------------------------------------------------------------------- */
 
 enum dt_target_scheme {
-	DT_TARGET_HTTP = 1,   /* http://host[:port]          HTTP/1 exchanges */
+	DT_TARGET_HTTP = 1,   /* http[s]://host[:port]       HTTP/1, HTTP/2 */
 	DT_TARGET_REDIS,      /* redis://[[user]:pass@]host[:port][/db] */
 	DT_TARGET_MYSQL,      /* mysql://user[:pass]@host[:port][/db] */
 };
@@ -40,6 +40,7 @@ struct dt_target {
 	bool has_password;
 	char db[65];           /* MySQL schema, "" = the recorded one */
 	int redis_db;          /* Redis database, -1 = not given */
+	bool tls;              /* https:// */
 };
 
 /*
@@ -121,6 +122,10 @@ struct dt_replay_opts {
 	uint64_t timeout_ns;         /* per request and per connection attempt */
 	unsigned retries;            /* extra attempts after a failure to
 					connect or to get a response */
+	const char *cacert;          /* https: CA certificates (PEM file) to
+					verify the target with; NULL: the
+					system's */
+	bool insecure;               /* https: no certificate verification */
 	bool progress;               /* live progress line on stderr */
 };
 

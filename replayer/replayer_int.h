@@ -61,16 +61,21 @@ struct rp_header {
 	char *value;
 };
 
-/* A recorded HTTP/1 request as it will be sent: everything owned. */
+/* A recorded HTTP request as it will be sent: everything owned. */
 struct rp_http_request {
 	char *method;
 	char *target;
 	int version_minor;
-	struct rp_header *headers;
+	bool h2;             /* an HTTP/2 exchange: sent over HTTP/2 */
+	struct rp_header *headers;  /* the first is Host (HTTP/2: the
+				       :authority) */
 	size_t nheaders;
 	uint8_t *body;       /* de-chunked; NULL with body_len 0 when none */
 	size_t body_len;
 	bool has_body;       /* send a Content-Length (even 0) */
+	bool no_length;      /* HTTP/2: the recording had no content-length,
+				so none is sent (the stream's end frames
+				the body, as gRPC clients do) */
 };
 
 /*
@@ -88,6 +93,58 @@ int rp_http_request_build(struct rp_http_request *r, const uint8_t *buf,
 			  const struct dt_header_edit *edits, size_t nedits,
 			  char *err, size_t errlen);
 void rp_http_request_release(struct rp_http_request *r);
+
+/* Pieces shared with h2_request.c: */
+/* Hop-by-hop and framing headers, which libcurl writes itself. */
+bool rp_http_header_managed(struct dt_slice name);
+/* Appends a copy of the header. 0 or -ENOMEM. */
+int rp_http_header_add(struct rp_http_request *r, const char *name,
+		       size_t nlen, const char *value, size_t vlen);
+/* Applies --set-header / --drop-header edits in order. 0 or -ENOMEM. */
+int rp_http_request_edit(struct rp_http_request *r,
+			 const struct dt_header_edit *edits, size_t nedits);
+
+/* ---- h2_request.c ---- */
+
+/*
+ * Rebuilds the HTTP/2 request stored at buf[0..len) (deetune-session(5):
+ * field lines, a blank line, the body): method and target from :method
+ * and :path, Host from host (sent as :authority), the regular headers in
+ * order without the connection-specific ones (te kept when it is
+ * "trailers", as gRPC needs), the edits applied, the body as stored.
+ * Request trailers are not sent: libcurl has no way to send them over
+ * HTTP/2 (deetune-replay(1)).
+ * Returns 0, -EBADMSG when buf is not a stored request with :method and
+ * :path (message in err), or -ENOMEM. On success r owns its parts
+ * (rp_http_request_release()).
+ */
+int rp_h2_request_build(struct rp_http_request *r, const uint8_t *buf,
+			size_t len, const char *host,
+			const struct dt_header_edit *edits, size_t nedits,
+			char *err, size_t errlen);
+/*
+ * The stored form of the request r as sent to scheme ("http", "https"):
+ * :method, :scheme, :authority (r's Host), :path, the other headers, the
+ * body. *out is malloc'd, owned by the caller. 0 or -ENOMEM.
+ */
+int rp_h2_request_store(const struct rp_http_request *r, const char *scheme,
+			uint8_t **out, size_t *len);
+
+/* ---- h2_response.c ---- */
+
+/*
+ * An HTTP/2 response as libcurl handed it over, stored in x: hdr holds
+ * what its header callback got in order (a status line "HTTP/2 200",
+ * field lines and a blank line per header block; interim 1xx blocks;
+ * then, after the body, the trailer lines, with or without a blank
+ * line), body what its write callback got. Sets x's response to the
+ * stored form (:status, headers, blank line, body) and the attributes
+ * status, h2.trailers, grpc.status and grpc.message as the recorder
+ * does. Returns 0, -EBADMSG when hdr holds no final status line (x
+ * untouched), or -ENOMEM.
+ */
+int rp_h2_response_store(struct dt_exchange *x, const uint8_t *hdr,
+			 size_t hlen, const uint8_t *body, size_t blen);
 
 /* Decodes the chunked body at buf[0..len) (from the first chunk-size line
  * to the end of the trailer) into out. 0, -EBADMSG or -ENOMEM. */
@@ -216,7 +273,8 @@ struct rp_session {
 	struct rp_batch batch[3]; /* HTTP, Redis, MySQL */
 };
 
-/* The batch of a protocol, NULL for an unknown one. */
+/* The batch of a protocol, NULL for an unknown one; HTTP/2 exchanges go
+ * to the HTTP batch (its protocol is DT_PROTO_HTTP1). */
 struct rp_batch *rp_session_batch(struct rp_session *s, uint32_t protocol);
 
 /*

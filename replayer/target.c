@@ -23,19 +23,21 @@ struct scheme_info {
 	enum dt_target_scheme scheme;
 	uint32_t protocol;
 	uint16_t default_port;
+	bool tls;
 };
 
 static const struct scheme_info schemes[] = {
-	{ "http", DT_TARGET_HTTP, DT_PROTO_HTTP1, 80 },
-	{ "redis", DT_TARGET_REDIS, DT_PROTO_REDIS, 6379 },
-	{ "mysql", DT_TARGET_MYSQL, DT_PROTO_MYSQL, 3306 },
+	{ "http", DT_TARGET_HTTP, DT_PROTO_HTTP1, 80, false },
+	{ "https", DT_TARGET_HTTP, DT_PROTO_HTTP1, 443, true },
+	{ "redis", DT_TARGET_REDIS, DT_PROTO_REDIS, 6379, false },
+	{ "mysql", DT_TARGET_MYSQL, DT_PROTO_MYSQL, 3306, false },
 };
 #define NSCHEMES (sizeof(schemes) / sizeof(schemes[0]))
 
-static const struct scheme_info *scheme_by_id(enum dt_target_scheme s)
+static const struct scheme_info *scheme_of(const struct dt_target *t)
 {
 	for (size_t i = 0; i < NSCHEMES; i++)
-		if (schemes[i].scheme == s)
+		if (schemes[i].scheme == t->scheme && schemes[i].tls == t->tls)
 			return &schemes[i];
 	return NULL;
 }
@@ -317,12 +319,14 @@ int dt_target_parse(struct dt_target *t, const char *url, char *err,
 	memset(t, 0, sizeof(*t));
 	t->redis_db = -1;
 	if (!sep)
-		return parse_error(&p, "expected http://, redis:// or mysql://");
+		return parse_error(&p, "expected http://, https://, redis:// "
+				       "or mysql://");
 	si = scheme_by_prefix(url, (size_t)(sep - url));
 	if (!si)
 		return parse_error(&p, "unsupported scheme (expected http, "
-				       "redis or mysql; TLS is not supported)");
+				       "https, redis or mysql)");
 	t->scheme = si->scheme;
+	t->tls = si->tls;
 	t->protocol = si->protocol;
 	t->port = si->default_port;
 	auth = sep + 3;
@@ -345,7 +349,7 @@ int dt_target_parse(struct dt_target *t, const char *url, char *err,
 
 int dt_target_format(const struct dt_target *t, char *buf, size_t size)
 {
-	const struct scheme_info *si = scheme_by_id(t->scheme);
+	const struct scheme_info *si = scheme_of(t);
 	bool v6 = strchr(t->host, ':') != NULL;
 	bool mysql = t->scheme == DT_TARGET_MYSQL;
 	char redis_db[16] = "";

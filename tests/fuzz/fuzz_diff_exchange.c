@@ -3,14 +3,17 @@
  * libFuzzer target for the diff engine end to end: one recorded exchange,
  * its replay and a second replay to learn noise from, compared under a
  * rules file, then every report written. Covers HTTP parsing, chunked
- * and gzip decoding, RESP parsing, MySQL attributes, unordered rows and
- * the report writers on hostile bytes.
+ * and gzip decoding, RESP parsing, MySQL attributes, unordered rows,
+ * stored HTTP/2 responses with their trailers, gRPC messages and their
+ * protobuf fields, and the report writers on hostile bytes.
  *
- * Input: byte 0 picks the protocol (bits 0-1), unordered rows (bit 2),
- * the rules (bit 3), the second replay (bit 4) and the recorded flags
- * (bits 5-7); then three parts separated by "\n#\n": the recorded
- * response, the replayed one and the second replay. For MySQL each part
- * is the JSON preview of a result set.
+ * Input: byte 0 picks the protocol (bits 0-1: HTTP/1, Redis, MySQL,
+ * HTTP/2), unordered rows (bit 2), the rules (bit 3), the second replay
+ * (bit 4) and the recorded flags (bits 5-7); then three parts separated
+ * by "\n#\n": the recorded response, the replayed one and the second
+ * replay. For MySQL each part is the JSON preview of a result set; for
+ * HTTP/2 the stored response, then optionally "\n@\n" and the
+ * h2.trailers attribute (also used as grpc.status).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +29,8 @@ static const char rules_text[] =
 	" \"endpoints\": [{\"match\": \"*\", \"ignore\": [\"rows\"]}]}";
 
 static const char http_req[] = "GET /a/b?c=1 HTTP/1.1\r\nHost: x\r\n\r\n";
+static const char h2_req[] = ":method: POST\r\n:path: /p.S/M\r\n"
+			     "content-type: application/grpc\r\n\r\n";
 static const char redis_req[] = "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n";
 static const char mysql_cols[] = "[{\"name\":\"a\",\"type\":\"LONG\"},"
 				 "{\"name\":\"b\",\"type\":\"VAR_STRING\"}]";
@@ -66,6 +71,26 @@ static void set_attr_n(struct dt_exchange *x, const char *key,
 	free(s);
 }
 
+/* A stored HTTP/2 response, and the attributes that go with it. */
+static void make_h2(struct dt_exchange *x, const struct part *resp)
+{
+	const uint8_t *sep = memmem(resp->p, resp->len, "\n@\n", 3);
+	struct part trailers;
+
+	dt_exchange_set_request(x, h2_req, sizeof(h2_req) - 1);
+	dt_exchange_set_attr(x, "method", "POST");
+	dt_exchange_set_attr(x, "path", "/p.S/M");
+	if (!sep) {
+		dt_exchange_set_response(x, resp->p, resp->len);
+		return;
+	}
+	dt_exchange_set_response(x, resp->p, (size_t)(sep - resp->p));
+	trailers.p = sep + 3;
+	trailers.len = resp->len - (size_t)(sep - resp->p) - 3;
+	set_attr_n(x, "h2.trailers", &trailers);
+	set_attr_n(x, "grpc.status", &trailers);
+}
+
 static void make(struct dt_exchange *x, uint32_t protocol, uint64_t id,
 		 uint64_t link, const struct part *resp)
 {
@@ -73,6 +98,10 @@ static void make(struct dt_exchange *x, uint32_t protocol, uint64_t id,
 	x->protocol = protocol;
 	x->id = id;
 	x->link_id = link;
+	if (protocol == DT_PROTO_HTTP2) {
+		make_h2(x, resp);
+		return;
+	}
 	if (protocol == DT_PROTO_HTTP1) {
 		dt_exchange_set_request(x, http_req, sizeof(http_req) - 1);
 	} else if (protocol == DT_PROTO_REDIS) {
@@ -110,7 +139,7 @@ static void write_reports(const struct dt_diff_report *r)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint32_t protocols[] = {
-		DT_PROTO_HTTP1, DT_PROTO_REDIS, DT_PROTO_MYSQL, DT_PROTO_HTTP1,
+		DT_PROTO_HTTP1, DT_PROTO_REDIS, DT_PROTO_MYSQL, DT_PROTO_HTTP2,
 	};
 	struct dt_diff_rules *rules = NULL;
 	struct dt_diff_opts opts = { 0 };

@@ -2,7 +2,12 @@
 """A gRPC server and client for test_grpc.sh, with hand-encoded protobuf
 messages and no generated stubs.
 
-  grpc_app.py serve PORT      serves deetune.test.Greeter until killed
+  grpc_app.py serve PORT [changed|tls=DIR]
+                              serves deetune.test.Greeter until killed;
+                              "changed": SayHello replies with index 2
+                              instead of 1 (one field differs, for
+                              test_replay_grpc.sh); "tls=DIR": over TLS
+                              with DIR/cert.pem and DIR/key.pem
   grpc_app.py call PORT       makes the calls test_grpc.sh checks
 
 Messages: HelloRequest {1: name (string), 2: count (varint)},
@@ -38,9 +43,12 @@ def parse_request(data):
     return data[2:2 + n].decode(), data[3 + n]
 
 
+SAY_HELLO_INDEX = 1
+
+
 def say_hello(request, context):
     name, _ = parse_request(request)
-    return message("hello " + name, 1)
+    return message("hello " + name, SAY_HELLO_INDEX)
 
 
 def list_hellos(request, context):
@@ -53,7 +61,10 @@ def fail(request, context):
     context.abort(grpc.StatusCode.NOT_FOUND, "no greeting for ünknown")
 
 
-def serve(port):
+def serve(port, variant=""):
+    global SAY_HELLO_INDEX
+    if variant == "changed":
+        SAY_HELLO_INDEX = 2
     handlers = {
         "SayHello": grpc.unary_unary_rpc_method_handler(say_hello),
         "ListHellos": grpc.unary_stream_rpc_method_handler(list_hellos),
@@ -62,7 +73,13 @@ def serve(port):
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     server.add_generic_rpc_handlers(
         (grpc.method_handlers_generic_handler(SERVICE, handlers),))
-    server.add_insecure_port("127.0.0.1:%d" % port)
+    if variant.startswith("tls="):
+        d = variant[4:]
+        with open(d + "/key.pem", "rb") as k, open(d + "/cert.pem", "rb") as c:
+            creds = grpc.ssl_server_credentials(((k.read(), c.read()),))
+        server.add_secure_port("127.0.0.1:%d" % port, creds)
+    else:
+        server.add_insecure_port("127.0.0.1:%d" % port)
     server.start()
     print("serving", flush=True)
     server.wait_for_termination()
@@ -86,4 +103,5 @@ def call(port):
 
 
 if __name__ == "__main__":
-    {"serve": serve, "call": call}[sys.argv[1]](int(sys.argv[2]))
+    {"serve": serve, "call": call}[sys.argv[1]](int(sys.argv[2]),
+                                               *sys.argv[3:])

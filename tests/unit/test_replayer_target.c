@@ -59,6 +59,17 @@ static void test_http(void **state)
 	parse_ok("http://[::1]:81", &t);
 	assert_string_equal(t.host, "::1");
 	assert_int_equal(t.port, 81);
+	assert_false(t.tls);
+	/* https: the same scheme and protocol (HTTP/2 exchanges go to it
+	 * too), over TLS, port 443 by default */
+	parse_ok("HTTPS://staging.example", &t);
+	assert_int_equal(t.scheme, DT_TARGET_HTTP);
+	assert_int_equal(t.protocol, DT_PROTO_HTTP1);
+	assert_true(t.tls);
+	assert_int_equal(t.port, 443);
+	parse_ok("https://127.0.0.1:8443/", &t);
+	assert_int_equal(t.port, 8443);
+	assert_true(t.tls);
 }
 
 static void test_redis(void **state)
@@ -126,7 +137,8 @@ static void test_mysql(void **state)
 static void test_errors_hide_password(void **state)
 {
 	(void)state;
-	parse_fails("https://h", "unsupported scheme");
+	parse_fails("ftp://h", "unsupported scheme");
+	parse_fails("https://u:" SECRET "@h", "takes no credentials");
 	parse_fails("rediss://:" SECRET "@h", "unsupported scheme");
 	parse_fails("h:80", "expected http://");
 	parse_fails("redis://:" SECRET "@", "missing host");
@@ -163,6 +175,9 @@ static void test_format(void **state)
 	dt_target_format(&t, buf, sizeof(buf));
 	assert_string_equal(buf, "http://h:80");
 	assert_int_equal(dt_target_format(&t, buf, 5), -ENOSPC);
+	parse_ok("https://h", &t);
+	dt_target_format(&t, buf, sizeof(buf));
+	assert_string_equal(buf, "https://h:443");
 }
 
 static void redacts(const char *url, const char *want)
