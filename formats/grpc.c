@@ -4,6 +4,7 @@
  * :path names and the status a response ends with.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "formats/formats.h"
@@ -145,4 +146,19 @@ const char *dt_grpc_status_name(int code)
 	if (code < 0 || (size_t)code >= sizeof(names) / sizeof(names[0]))
 		return NULL;
 	return names[code];
+}
+
+int dt_grpc_set_status_attrs(struct dt_exchange *x,
+			     const struct dt_h2_message *response)
+{
+	char msg[DT_GRPC_MESSAGE_MAX], num[12];
+	int code;
+
+	if (dt_grpc_status(response, &code, msg, sizeof(msg)))
+		return 0;
+	snprintf(num, sizeof(num), "%d", code);
+	if (dt_exchange_set_attr(x, "grpc.status", num) ||
+	    (msg[0] && dt_exchange_set_attr(x, "grpc.message", msg)))
+		return -ENOMEM;
+	return 0;
 }

@@ -391,6 +391,13 @@ int dt_grpc_parse_path(const char *path, struct dt_slice *service,
 int dt_grpc_status(const struct dt_h2_message *response, int *code,
 		   char *msg, size_t msglen);
 
+/* Sets the attributes grpc.status and grpc.message (when not empty) of x
+ * from the response, as the recorder and the replayer store them; nothing
+ * when it carries no grpc-status. 0 or -ENOMEM. */
+struct dt_exchange;
+int dt_grpc_set_status_attrs(struct dt_exchange *x,
+			     const struct dt_h2_message *response);
+
 /* Name of a status code ("OK", "CANCELLED", ...), NULL past 16. */
 const char *dt_grpc_status_name(int code);
 

@@ -103,8 +103,6 @@ static int grpc_attrs(struct dt_exchange *x, const struct dt_h2_stream *s)
 {
 	const struct dt_h2_field *path;
 	struct dt_slice service, method;
-	char msg[DT_GRPC_MESSAGE_MAX], num[8];
-	int code;
 
 	if (!dt_grpc_is_grpc(&s->request) && !dt_grpc_is_grpc(&s->response))
 		return 0;
@@ -113,13 +111,7 @@ static int grpc_attrs(struct dt_exchange *x, const struct dt_h2_stream *s)
 	    (dt_set_slice_attr(x, "grpc.service", service.ptr, service.len) ||
 	     dt_set_slice_attr(x, "grpc.method", method.ptr, method.len)))
 		return -ENOMEM;
-	if (dt_grpc_status(&s->response, &code, msg, sizeof(msg)))
-		return 0;
-	snprintf(num, sizeof(num), "%d", code);
-	if (dt_exchange_set_attr(x, "grpc.status", num) ||
-	    (msg[0] && dt_exchange_set_attr(x, "grpc.message", msg)))
-		return -ENOMEM;
-	return 0;
+	return dt_grpc_set_status_attrs(x, &s->response);
 }
 
 static int set_attrs(struct dt_exchange *x, const struct dt_h2_stream *s,

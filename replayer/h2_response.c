@@ -136,17 +136,7 @@ static int trailers_attr(struct dt_exchange *x, const struct dt_h2_fields *fs)
 
 static int grpc_attrs(struct dt_exchange *x, const struct dt_h2_message *m)
 {
-	char msg[DT_GRPC_MESSAGE_MAX], num[8];
-	int code;
-
-	if (!dt_grpc_is_grpc(m) ||
-	    dt_grpc_status(m, &code, msg, sizeof(msg)))
-		return 0;
-	snprintf(num, sizeof(num), "%d", code);
-	if (dt_exchange_set_attr(x, "grpc.status", num) ||
-	    (msg[0] && dt_exchange_set_attr(x, "grpc.message", msg)))
-		return -ENOMEM;
-	return 0;
+	return dt_grpc_is_grpc(m) ? dt_grpc_set_status_attrs(x, m) : 0;
 }
 
 static int store(struct dt_exchange *x, struct h2_response *r)
