@@ -23,8 +23,8 @@ static const char export_usage[] =
 	"      --pcap           write a pcap file (the only format so far)\n"
 	"  -o, --output OUT     file to write (- for standard output)\n"
 	"      --linktype L     ethernet (default) or raw (IP packets only)\n"
-	"  -p, --protocol P     only exchanges of protocol P: http, redis, mysql\n"
-	"                       (repeatable)\n"
+	"  -p, --protocol P     only exchanges of protocol P: http, http2,\n"
+	"                       redis, mysql (repeatable)\n"
 	"  -m, --match EXPR     only matching requests (repeatable: any may\n"
 	"                       match), as for 'deetune record --match'\n"
 	"  -h, --help           print this help\n"
@@ -39,13 +39,14 @@ struct export_cli {
 
 static int add_protocol(struct dt_pcap_export_opts *o, const char *name)
 {
-	for (uint32_t p = DT_PROTO_HTTP1; p <= DT_PROTO_MYSQL; p++) {
+	for (uint32_t p = DT_PROTO_HTTP1; p <= DT_PROTO_LAST; p++) {
 		if (!strcmp(name, dt_protocol_name(p))) {
 			o->protocols |= 1u << p;
 			return 0;
 		}
 	}
-	return cli_error("unknown protocol '%s' (http, redis or mysql)", name);
+	return cli_error("unknown protocol '%s' (http, http2, redis or mysql)",
+			 name);
 }
 
 static int set_link(struct dt_pcap_export_opts *o, const char *name)

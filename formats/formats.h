@@ -27,6 +27,8 @@ enum dt_protocol {
 	DT_PROTO_MYSQL = 3,
 	DT_PROTO_HTTP2 = 4,   /* gRPC too: see the attr grpc.service */
 };
+/* The highest protocol number: protocols run from DT_PROTO_HTTP1 to it. */
+#define DT_PROTO_LAST DT_PROTO_HTTP2
 
 /* "http", "redis", "mysql", "http2" or "unknown"; never NULL. */
 const char *dt_protocol_name(uint32_t protocol);

@@ -300,6 +300,25 @@ int dt_h2_conn_next_stream(struct dt_h2_conn *c, struct dt_h2_stream **out);
 /* The connection ended: every open stream finishes, the unended ones
  * marked DT_H2_STREAM_INCOMPLETE. */
 void dt_h2_conn_close(struct dt_h2_conn *c);
+/* True when req asks for an h2c upgrade (RFC 7540 section 3.2: the
+ * token "h2c" in Upgrade, one HTTP2-Settings field) and resp, its 101,
+ * agrees (Upgrade: h2c). */
+bool dt_h2c_upgrade_agreed(const struct dt_http1_head *req,
+			   const struct dt_http1_head *resp);
+/*
+ * Starts c, a connection not fed yet, as the h2c upgrade of the HTTP/1.1
+ * request at req[0..len) (its head and Content-Length body, whole): the
+ * request becomes stream 1, ended, stamped with dt_h2_conn_set_time()'s
+ * value. Its fields become :method, :scheme "http", :authority (from
+ * Host), :path, then the others lower-cased in the order sent, without
+ * those HTTP/2 forbids (Connection, Keep-Alive, Proxy-Connection,
+ * Transfer-Encoding, Upgrade, TE other than "trailers") and
+ * HTTP2-Settings, whose settings apply as the client's SETTINGS. The
+ * bytes fed next are HTTP/2: the client's start with the preface.
+ * Returns 0, -EBADMSG when req is not such a request (a bad head or
+ * HTTP2-Settings, a chunked body), -EINVAL when c has streams, -ENOMEM.
+ */
+int dt_h2_conn_upgrade(struct dt_h2_conn *c, const uint8_t *req, size_t len);
 /* Last GOAWAY error code, or -1 when no GOAWAY was seen. */
 int64_t dt_h2_conn_goaway(const struct dt_h2_conn *c);
 void dt_h2_conn_free(struct dt_h2_conn *c);
@@ -311,6 +330,34 @@ const struct dt_h2_field *dt_h2_fields_find(const struct dt_h2_fields *fs,
 					    const char *name);
 /* :status of a response as a number, -1 when absent or not 3 digits. */
 int dt_h2_message_status(const struct dt_h2_message *m);
+
+/* ---------------------------------------------------------------------- */
+/* Frames from stored messages (pcap export)                              */
+/* ---------------------------------------------------------------------- */
+
+struct dt_h2_encoder;
+
+/* The HPACK state of one connection, a deflater per direction (nghttp2's),
+ * for writing its stored messages back as frames in order. *out is owned
+ * by the caller (dt_h2_encoder_free()). 0 or -ENOMEM. */
+int dt_h2_encoder_new(struct dt_h2_encoder **out);
+void dt_h2_encoder_free(struct dt_h2_encoder *e);
+/*
+ * The frames a stored message (dt_h2_store_message()'s form) was sent in
+ * on stream_id by side dir: a HEADERS (and CONTINUATION past 16384 bytes)
+ * of its fields, DATA frames of at most 16384 bytes of its body, then a
+ * HEADERS of trailers (stored field lines as dt_h2_store_fields() makes
+ * them; NULL or "" for none); the last frame carries END_STREAM. The first
+ * message of a side is preceded by what it sends first: the client
+ * preface and an empty SETTINGS frame, or the server's empty SETTINGS.
+ * *out is malloc'd, owned by the caller. Returns 0, -EBADMSG when the
+ * stored fields do not parse, -EINVAL for stream id 0 or past 2^31 - 1,
+ * -ENOMEM (the encoder is then unusable: its HPACK state is lost).
+ */
+int dt_h2_encode_message(struct dt_h2_encoder *e, enum dt_h2_dir dir,
+			 uint32_t stream_id, const uint8_t *stored,
+			 size_t len, const char *trailers, uint8_t **out,
+			 size_t *out_len);
 
 /* ---------------------------------------------------------------------- */
 /* Storage of a message in an exchange (man/deetune-session.5)            */

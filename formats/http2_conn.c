@@ -278,6 +278,7 @@ static void message_end(struct dt_h2_conn *c, struct dt_h2_stream *s,
 		stream_finish_id(c, s->id);
 }
 
+
 void dt_h2_conn_close(struct dt_h2_conn *c)
 {
 	while (c->nopen)
@@ -314,6 +315,24 @@ static int body_append(struct dt_h2_message *m, const struct dt_slice *data,
 	memcpy(m->body + m->body_len, data->ptr, take);
 	m->body_len += take;
 	return 0;
+}
+
+int dt_h2_conn_open_upgraded(struct dt_h2_conn *c, struct dt_h2_message *req,
+			     const struct dt_slice *body)
+{
+	struct dt_h2_stream *s;
+	int rc;
+
+	if (c->nopen || c->max_id[DT_H2_CLIENT] || c->max_id[DT_H2_SERVER])
+		return -EINVAL;
+	rc = stream_for(c, 1, DT_H2_CLIENT, true, &s);
+	if (rc)
+		return rc;
+	s->request = *req;
+	memset(req, 0, sizeof(*req));
+	s->request.flags |= DT_H2_MSG_HEADERS | DT_H2_MSG_END_STREAM;
+	message_stamp(c, &s->request);
+	return body_append(&s->request, body, c->opts.max_body);
 }
 
 static int data_handle(struct dt_h2_conn *c, enum dt_h2_dir dir,
@@ -466,16 +485,16 @@ static void rst_handle(struct dt_h2_conn *c, enum dt_h2_dir dir,
 }
 
 /* Settings bound what the other side sends. */
-static int settings_handle(struct dt_h2_conn *c, enum dt_h2_dir dir,
-			   const struct dt_h2_frame *f)
+int dt_h2_conn_apply_settings(struct dt_h2_conn *c, enum dt_h2_dir dir,
+			      const struct dt_slice *settings)
 {
 	struct h2_side *peer = &c->side[!dir];
 	const uint8_t *p;
 	uint32_t value;
 	size_t off;
 
-	for (off = 0; off + 6 <= f->payload.len; off += 6) {
-		p = f->payload.ptr + off;
+	for (off = 0; off + 6 <= settings->len; off += 6) {
+		p = settings->ptr + off;
 		value = (uint32_t)p[2] << 24 | (uint32_t)p[3] << 16 |
 			(uint32_t)p[4] << 8 | p[5];
 		switch (p[0] << 8 | p[1]) {
@@ -515,7 +534,7 @@ static int frame_handle(struct dt_h2_conn *c, enum dt_h2_dir dir,
 	case DT_H2_SETTINGS:
 		if (f->flags & DT_H2_FLAG_ACK)
 			return 0;
-		return settings_handle(c, dir, f);
+		return dt_h2_conn_apply_settings(c, dir, &f->payload);
 	case DT_H2_GOAWAY:
 		c->goaway = f->error_code;
 		return 0;

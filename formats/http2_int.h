@@ -53,4 +53,15 @@ int dt_h2_fields_move(struct dt_h2_fields *pseudo, struct dt_h2_fields *regular,
 		      struct dt_h2_fields *from);
 void dt_h2_fields_release(struct dt_h2_fields *fs);
 
+/* Applies the settings (6 bytes each) that dir sent: they bound what the
+ * other side sends. 0, or -EBADMSG for a MAX_FRAME_SIZE out of range. */
+int dt_h2_conn_apply_settings(struct dt_h2_conn *c, enum dt_h2_dir dir,
+			      const struct dt_slice *settings);
+/* Opens stream 1 with its request whole (an h2c upgrade): the fields of
+ * *req move into it (req is left empty), then body, up to max_body. The
+ * stream stays open on -ENOMEM. 0, -EINVAL when c has streams already,
+ * -ENOMEM. */
+int dt_h2_conn_open_upgraded(struct dt_h2_conn *c, struct dt_h2_message *req,
+			     const struct dt_slice *body);
+
 #endif /* DEETUNE_FORMATS_HTTP2_INT_H */

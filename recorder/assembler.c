@@ -581,6 +581,18 @@ static int conn_detect(struct dt_assembler *a, struct dt_conn *c, int dir)
 	return 0;
 }
 
+int dt_assembler_switch_protocol(struct dt_assembler *a, struct dt_conn *c,
+				 const struct dt_proto_ops *p, void *state)
+{
+	int ret;
+
+	c->proto->conn_free(c->state);
+	c->proto = p;
+	c->state = state;
+	ret = p->on_data(a, c, c->req_dir);
+	return ret ? ret : p->on_data(a, c, !c->req_dir);
+}
+
 int dt_assembler_force_protocol(struct dt_assembler *a, const char *name)
 {
 	for (size_t i = 0; i < sizeof(protocols) / sizeof(protocols[0]); i++) {

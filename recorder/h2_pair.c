@@ -102,6 +102,66 @@ static int codec_restart(struct dt_assembler *a, struct dt_conn *c,
 	return ret;
 }
 
+/* The HTTP/1 request is stream 1; the bytes after it and after the 101
+ * start at frame boundaries (the client's with the preface). */
+static int upgraded_state(struct h2_conn **out, const uint8_t *req,
+			  size_t req_len, uint64_t ts)
+{
+	struct h2_conn *h = h2_conn_new();
+	int ret;
+
+	if (!h)
+		return -ENOMEM;
+	h->started = true;
+	h->sync[0] = h->sync[1] = true;
+	ret = codec_start(h);
+	if (!ret) {
+		dt_h2_conn_set_time(h->codec, ts);
+		ret = dt_h2_conn_upgrade(h->codec, req, req_len);
+	}
+	if (ret) {
+		h2_conn_free(h);
+		return ret;
+	}
+	*out = h;
+	return 0;
+}
+
+/* The request's head and the 101's, parsed: whether they agree on h2c. */
+static int upgrade_agreed(const uint8_t *req, size_t req_len,
+			  const uint8_t *resp, size_t resp_len)
+{
+	struct dt_http1_head *heads = malloc(2 * sizeof(*heads));
+	bool agreed;
+
+	if (!heads)
+		return -ENOMEM;
+	agreed = dt_http1_parse_head(req, req_len, true, 0, &heads[0]) > 0 &&
+		 dt_http1_parse_head(resp, resp_len, false, 0, &heads[1]) > 0 &&
+		 dt_h2c_upgrade_agreed(&heads[0], &heads[1]);
+	free(heads);
+	return agreed;
+}
+
+int dt_h2_upgrade_state(void **state, const uint8_t *req, size_t req_len,
+			const uint8_t *resp, size_t resp_len, uint64_t ts)
+{
+	struct h2_conn *h;
+	int ret = upgrade_agreed(req, req_len, resp, resp_len);
+
+	if (ret <= 0)
+		return ret;
+	ret = upgraded_state(&h, req, req_len, ts);
+	/* a request HTTP/2 cannot take (chunked, bad HTTP2-Settings) stays
+	 * with HTTP/1 */
+	if (ret == -EBADMSG)
+		return 0;
+	if (ret)
+		return ret;
+	*state = h;
+	return 1;
+}
+
 /* Brings dir's bytes to a frame boundary; false while none is found. */
 static bool dir_sync(struct h2_conn *h, struct dt_stream *s, int dir)
 {

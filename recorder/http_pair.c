@@ -293,6 +293,29 @@ static int finish_response(struct dt_assembler *a, struct dt_conn *c,
 	return ret;
 }
 
+/* A 101 to h2c of n bytes: the request waiting becomes HTTP/2's stream 1
+ * and the connection goes on as HTTP/2 (the 101 is not recorded: HTTP/2
+ * drops interim responses). Returns 1 when switched (c->state is no
+ * longer h), 0 when this is not an h2c upgrade, or a negative errno. */
+static int switch_to_h2c(struct dt_assembler *a, struct dt_conn *c, size_t n)
+{
+	struct dt_stream *s = &c->s[!c->req_dir];
+	struct http_conn *h = c->state;
+	struct dt_pending *p = h->q.head;
+	void *state;
+	int r;
+
+	if (!p || p->lost)
+		return 0;
+	r = dt_h2_upgrade_state(&state, p->bytes, p->len, s->buf, n,
+				p->start_ts);
+	if (r <= 0)
+		return r;
+	dt_stream_consume(s, n, NULL, NULL);
+	r = dt_assembler_switch_protocol(a, c, &dt_proto_http2, state);
+	return r < 0 ? r : 1;
+}
+
 /* Keeps a 1xx interim response until the final response arrives. */
 static int keep_interim(struct dt_conn *c, size_t n)
 {
@@ -358,8 +381,12 @@ static int on_responses(struct dt_assembler *a, struct dt_conn *c)
 			   h->resp.status != 101) {
 			r = keep_interim(c, h->resp.msg_len);
 		} else {
-			if (h->resp.upgraded)
+			if (h->resp.upgraded) {
+				r = switch_to_h2c(a, c, h->resp.msg_len);
+				if (r)
+					return r < 0 ? r : 0; /* h is gone */
 				h->upgraded = true;
+			}
 			r = finish_response(a, c, h->resp.msg_len, 0);
 		}
 		dt_http1_framer_reset(&h->resp);

@@ -22,6 +22,10 @@
 struct conn_count {
 	uint64_t id;
 	uint64_t left;
+	/* HTTP/2: the HPACK state its frames are written with, and the
+	 * stream id for exchanges that do not tell theirs */
+	struct dt_h2_encoder *h2;
+	uint32_t h2_next_id;
 	UT_hash_handle hh;
 };
 
@@ -115,23 +119,102 @@ static int write_frame(void *ctx, uint64_t ts_ns, const uint8_t *frame,
 	return -EIO;
 }
 
-static int export_exchange(struct export_run *run, const struct dt_exchange *x)
+static void conn_count_free(struct conn_count *c)
 {
-	struct dt_pcap_hole hole;
-	struct conn_count *c;
+	dt_h2_encoder_free(c->h2);
+	free(c);
+}
+
+/* The stream an HTTP/2 exchange was recorded on, or the connection's next
+ * client stream when it does not say. */
+static uint32_t h2_stream_id(struct conn_count *c, const struct dt_exchange *x)
+{
+	const char *attr = dt_exchange_attr(x, "h2.stream_id");
+	unsigned long id = 0;
+	char *end;
+
+	if (attr) {
+		id = strtoul(attr, &end, 10);
+		if (*end || id == 0 || id > 0x7fffffff)
+			id = 0;
+	}
+	if (!id)
+		id = c->h2_next_id ? c->h2_next_id : 1;
+	if (id >= c->h2_next_id && id < 0x7ffffffd)
+		c->h2_next_id = (uint32_t)id + 2;
+	return (uint32_t)id;
+}
+
+static int h2_wire_side(struct conn_count *c, enum dt_h2_dir dir,
+			uint32_t id, const uint8_t *stored, size_t len,
+			const char *trailers, uint8_t **out, size_t *out_len)
+{
+	*out = NULL;
+	*out_len = 0;
+	if (!stored)
+		return 0;
+	return dt_h2_encode_message(c->h2, dir, id, stored, len, trailers,
+				    out, out_len);
+}
+
+/*
+ * An HTTP/2 exchange as the frames it crossed the wire in (*w borrows x's
+ * attributes; its request and response are new, freed by the caller
+ * also on failure):
+ * the stored form is text that Wireshark would not decode. The frames are
+ * whole, so what the recording missed leaves no hole (one would break
+ * the decoding of every later header block of the connection).
+ */
+static int h2_wire(struct conn_count *c, const struct dt_exchange *x,
+		   struct dt_exchange *w)
+{
+	uint32_t id;
 	int ret;
 
-	ret = dt_pcap_exporter_add(run->exporter, x);
-	if (ret)
+	if (!c->h2 && (ret = dt_h2_encoder_new(&c->h2)))
 		return ret;
-	run->sum->exchanges++;
-	dt_pcap_exchange_hole(x, &hole);
-	if (hole.len)
-		run->sum->holes++;
+	id = h2_stream_id(c, x);
+	*w = *x;
+	w->flags &= ~(uint32_t)(DT_XF_INCOMPLETE | DT_XF_TRUNCATED);
+	ret = h2_wire_side(c, DT_H2_CLIENT, id, x->request, x->request_len,
+			   dt_exchange_attr(x, "h2.request_trailers"),
+			   &w->request, &w->request_len);
+	if (!ret)
+		ret = h2_wire_side(c, DT_H2_SERVER, id, x->response,
+				   x->response_len,
+				   dt_exchange_attr(x, "h2.trailers"),
+				   &w->response, &w->response_len);
+	return ret;
+}
+
+static int export_exchange(struct export_run *run, const struct dt_exchange *x)
+{
+	struct dt_exchange wire = { 0 };
+	const struct dt_exchange *out = x;
+	struct dt_pcap_hole hole;
+	struct conn_count *c;
+	int ret = 0;
+
 	HASH_FIND(hh, run->counts, &x->conn_id, sizeof(x->conn_id), c);
-	if (c && !--c->left) {
+	if (c && x->protocol == DT_PROTO_HTTP2) {
+		ret = h2_wire(c, x, &wire);
+		out = &wire;
+	}
+	if (!ret)
+		ret = dt_pcap_exporter_add(run->exporter, out);
+	if (!ret) {
+		run->sum->exchanges++;
+		dt_pcap_exchange_hole(out, &hole);
+		if (hole.len)
+			run->sum->holes++;
+	}
+	if (out == &wire) {
+		free(wire.request);
+		free(wire.response);
+	}
+	if (!ret && c && !--c->left) {
 		HASH_DEL(run->counts, c);
-		free(c);
+		conn_count_free(c);
 		ret = dt_pcap_exporter_end_conn(run->exporter, x->conn_id);
 	}
 	return ret;
@@ -240,7 +323,7 @@ int dt_pcap_export_run(const struct dt_pcap_export_opts *o,
 	dt_pcap_exporter_free(run.exporter);
 	HASH_ITER(hh, run.counts, c, tmp) {
 		HASH_DEL(run.counts, c);
-		free(c);
+		conn_count_free(c);
 	}
 	return ret;
 }

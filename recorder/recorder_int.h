@@ -187,6 +187,12 @@ void dt_stream_consume(struct dt_stream *s, size_t n, uint64_t *start_ts,
  * it. Returns what the exchange callback returned. */
 int dt_assembler_emit(struct dt_assembler *a, struct dt_conn *c,
 		      struct dt_exchange *x);
+/* Hands c to decoder p from now on (an HTTP/1 upgrade): the current
+ * decoder's state is freed and state (owned by c from here) replaces it,
+ * then the bytes buffered in both directions go to p. The caller's state
+ * is gone when this returns: it must return at once. */
+int dt_assembler_switch_protocol(struct dt_assembler *a, struct dt_conn *c,
+				 const struct dt_proto_ops *p, void *state);
 /* Counts a response no request could be paired with. */
 void dt_assembler_count_unpaired(struct dt_assembler *a);
 /* Counts a message the codec rejected. */
@@ -268,6 +274,17 @@ extern const struct dt_proto_ops dt_proto_http1;
 extern const struct dt_proto_ops dt_proto_redis;
 extern const struct dt_proto_ops dt_proto_mysql;
 extern const struct dt_proto_ops dt_proto_http2;
+
+/* ---- h2_pair.c ---- */
+
+/* A 101 the HTTP/1 decoder read: req[0..req_len) is the request waiting,
+ * whole, resp[0..resp_len) the 101. When both agree on h2c, *state gets
+ * the HTTP/2 decoder's state for the connection (for
+ * dt_assembler_switch_protocol(); the caller owns it until then), with
+ * the request as stream 1 stamped ts, and 1 is returned; 0 when this is
+ * not an h2c upgrade, or -ENOMEM. */
+int dt_h2_upgrade_state(void **state, const uint8_t *req, size_t req_len,
+			const uint8_t *resp, size_t resp_len, uint64_t ts);
 
 /* ---- h2_exchange.c ---- */
 

@@ -363,8 +363,26 @@ int dt_tls_conns_note(struct dt_tls_conns *t, const struct dt_event *ev,
 	return note_data(t, c, ev, data);
 }
 
+/* Plaintext of another SSL object than the one c's plaintext came from
+ * (a new address, or the same one reused after SSL_free: its offsets
+ * start again at 0) belongs to a newer connection on the same socket
+ * number, whose first main event is still in the other ring. */
+static bool from_newer_ssl(const struct tls_conn *c,
+			   const struct dt_tls_event *ev)
+{
+	for (int d = 0; d < 2; d++) {
+		if (!c->ssl[d])
+			continue;
+		if (c->ssl[d] != ev->ssl ||
+		    (d == (ev->dir & 1) && ev->pos < c->ssl_next[d]))
+			return true;
+	}
+	return false;
+}
+
 /* The connection a plaintext chunk belongs to: the socket's newest,
- * unless the chunk is older than it and an earlier one is still known. */
+ * unless the chunk is older than it and an earlier one is still known.
+ * NULL while the socket's newest connection is not reported yet. */
 static struct tls_conn *conn_of_plaintext(struct dt_tls_conns *t,
 					  const struct dt_tls_event *ev)
 {
@@ -374,7 +392,7 @@ static struct tls_conn *conn_of_plaintext(struct dt_tls_conns *t,
 	if (!s)
 		return NULL;
 	if (s->cur && (ev->ts_ns >= s->cur->first_ts || !s->prev))
-		return s->cur;
+		return from_newer_ssl(s->cur, ev) ? NULL : s->cur;
 	return s->prev;
 }
 

@@ -123,7 +123,7 @@ void dt_topo_add_exchange(struct dt_topo *t, const struct dt_exchange *x)
 	bool unanswered = !x->response_len || (x->flags & DT_XF_NO_RESPONSE);
 
 	if (x->protocol == DT_PROTO_UNKNOWN ||
-	    x->protocol > DT_PROTO_HTTP2 || is_connection_management(x) ||
+	    x->protocol > DT_PROTO_LAST || is_connection_management(x) ||
 	    (unanswered && t->window_ended)) {
 		t->counts.ignored++;
 		return;

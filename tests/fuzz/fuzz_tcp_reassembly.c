@@ -92,7 +92,7 @@ static int count_exchange(void *ctx, struct dt_exchange *x)
 {
 	struct checker *k = ctx;
 
-	CHECK(x->protocol >= DT_PROTO_HTTP1 && x->protocol <= DT_PROTO_HTTP2);
+	CHECK(x->protocol >= DT_PROTO_HTTP1 && x->protocol <= DT_PROTO_LAST);
 	k->exchanges++;
 	return 0;
 }

@@ -18,7 +18,10 @@
 
 #include <cmocka.h>
 #include <nghttp2/nghttp2.h>
+#include <pcap/pcap.h>
+#include <unistd.h>
 
+#include "recorder/pcap_io.h"
 #include "recorder/recorder_int.h"
 
 /* the traced process is the server: it reads requests */
@@ -436,6 +439,126 @@ static void test_joined_undecodable(void **state)
 	assert_int_equal(x->resp_end_ns - x->req_start_ns, 10);
 }
 
+static const char upgrade_req[] =
+	"GET /u HTTP/1.1\r\nHost: svc\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+	"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABk\r\nAccept: */*\r\n\r\n";
+
+/* HTTP/1 bytes into a connection its decoder holds. */
+static void deliver_http1(struct fixture *f, int dir, const char *text,
+			  uint64_t ts)
+{
+	struct wire w = { 0 };
+
+	wire_put(&w, text, strlen(text));
+	arrive(f, dir, &w, ts);
+	free(w.p);
+	if (!f->c.proto) {
+		f->c.proto = &dt_proto_http1;
+		f->c.state = dt_proto_http1.conn_new();
+		assert_non_null(f->c.state);
+	}
+	assert_int_equal(f->c.proto->on_data(f->a, &f->c, dir), 0);
+}
+
+/* An h2c upgrade: the HTTP/1 decoder reads the request and the 101 and
+ * hands the connection to the HTTP/2 one, which takes the request as
+ * stream 1 and decodes the frames that came with the 101. The 101 is not
+ * recorded. */
+static void test_h2c_upgrade(void **state)
+{
+	struct fixture *f = *state;
+	struct wire w = { 0 };
+	const struct dt_exchange *x;
+
+	deliver_http1(f, REQ, upgrade_req, 1000);
+	wire_put(&w, "HTTP/1.1 101 Switching Protocols\r\n"
+		 "Connection: Upgrade\r\nUpgrade: h2c\r\n\r\n", 71);
+	settings_put(&w);
+	headers_put(&w, f->sdef, 1, 0, ok_resp);
+	data_put(&w, 1, DT_H2_FLAG_END_STREAM, "up!");
+	arrive(f, RESP, &w, 1010);
+	free(w.p);
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(dt_proto_http1.on_data(f->a, &f->c, RESP), 0);
+	assert_ptr_equal(f->c.proto, &dt_proto_http2);
+	assert_int_equal(f->seen.n, 1);
+	x = &f->seen.x[0];
+	assert_int_equal(x->protocol, DT_PROTO_HTTP2);
+	assert_int_equal(x->flags, 0);
+	assert_string_equal(attr(x, "h2.stream_id"), "1");
+	assert_string_equal(attr(x, "method"), "GET");
+	assert_string_equal(attr(x, "host"), "svc");
+	assert_string_equal(attr(x, "status"), "200");
+	ASSERT_STORED(x->request, x->request_len,
+		      ":method: GET\r\n:scheme: http\r\n:authority: svc\r\n"
+		      ":path: /u\r\naccept: */*\r\n\r\n");
+	ASSERT_STORED(x->response, x->response_len,
+		      ":status: 200\r\ncontent-type: text/plain\r\n\r\nup!");
+	assert_int_equal(x->resp_end_ns - x->req_start_ns, 10);
+
+	/* then HTTP/2 from the client's preface on */
+	wire_put(&w, DT_H2_PREFACE, DT_H2_PREFACE_LEN);
+	settings_put(&w);
+	headers_put(&w, f->cdef, 3, DT_H2_FLAG_END_STREAM, get_req);
+	deliver(f, REQ, &w, 1020);
+	headers_put(&w, f->sdef, 3, 0, ok_resp);
+	data_put(&w, 3, DT_H2_FLAG_END_STREAM, "3");
+	deliver(f, RESP, &w, 1030);
+	assert_int_equal(f->seen.n, 2);
+	assert_string_equal(attr(&f->seen.x[1], "h2.stream_id"), "3");
+	assert_string_equal(attr(&f->seen.x[1], "path"), "/a");
+	assert_int_equal(f->seen.x[1].flags, 0);
+}
+
+/* A 101 to another protocol, or one that does not agree: HTTP/1 keeps the
+ * connection and records the 101. */
+static void test_upgrade_not_h2c(void **state)
+{
+	struct fixture *f = *state;
+
+	deliver_http1(f, REQ, upgrade_req, 1000);
+	deliver_http1(f, RESP, "HTTP/1.1 101 Switching Protocols\r\n"
+		      "Upgrade: websocket\r\n\r\n\x81\x00", 1010);
+	assert_ptr_equal(f->c.proto, &dt_proto_http1);
+	assert_int_equal(f->seen.n, 1);
+	assert_int_equal(f->seen.x[0].protocol, DT_PROTO_HTTP1);
+	assert_string_equal(attr(&f->seen.x[0], "status"), "101");
+	dt_proto_http1.conn_free(f->c.state);
+	f->c.state = NULL;
+}
+
+static void test_upgrade_state(void **state)
+{
+	static const char sw[] = "HTTP/1.1 101 OK\r\nUpgrade: h2c\r\n\r\n";
+	static const char bad[] = "GET / HTTP/1.1\r\nUpgrade: h2c\r\n"
+				  "HTTP2-Settings: A\r\n\r\n";
+	void *st = NULL;
+
+	(void)state;
+	assert_int_equal(dt_h2_upgrade_state(&st, (const uint8_t *)upgrade_req,
+					     sizeof(upgrade_req) - 1,
+					     (const uint8_t *)sw,
+					     sizeof(sw) - 1, 5), 1);
+	assert_non_null(st);
+	assert_true(dt_proto_http2.held(st) > 0);
+	dt_proto_http2.conn_free(st);
+	/* not agreed, not parsable, bad HTTP2-Settings: 0, nothing made */
+	st = NULL;
+	assert_int_equal(dt_h2_upgrade_state(&st, (const uint8_t *)upgrade_req,
+					     sizeof(upgrade_req) - 1,
+					     (const uint8_t *)"HTTP/1.1 101 OK"
+							      "\r\n\r\n", 19, 5),
+			 0);
+	assert_int_equal(dt_h2_upgrade_state(&st, (const uint8_t *)"GET",
+					     3, (const uint8_t *)sw,
+					     sizeof(sw) - 1, 5), 0);
+	assert_int_equal(dt_h2_upgrade_state(&st, (const uint8_t *)bad,
+					     sizeof(bad) - 1,
+					     (const uint8_t *)sw,
+					     sizeof(sw) - 1, 5), 0);
+	assert_null(st);
+}
+
 static void test_detect(void **state)
 {
 	struct fixture *f = *state;
@@ -544,6 +667,158 @@ static void test_stored_parse_rejects(void **state)
 	assert_false(blank);
 }
 
+/* ---------------------------------------------------------------------- */
+/* pcap export of HTTP/2 exchanges                                        */
+/* ---------------------------------------------------------------------- */
+
+static int sink_write(void *ctx, const void *buf, size_t len)
+{
+	struct wire *w = ctx;
+
+	wire_put(w, buf, len);
+	return 0;
+}
+
+static void h2_exchange(struct dt_exchange *x, uint64_t ts, const char *sid,
+			const char *req, size_t req_len, const char *resp,
+			size_t resp_len)
+{
+	dt_exchange_init(x);
+	x->conn_id = 7;
+	x->protocol = DT_PROTO_HTTP2;
+	x->client.family = x->server.family = DT_FAMILY_IPV4;
+	memcpy(x->client.addr, "\x7f\0\0\x01", 4);
+	memcpy(x->server.addr, "\x7f\0\0\x01", 4);
+	x->client.port = 40000;
+	x->server.port = 8443;
+	x->req_start_ns = x->req_end_ns = ts;
+	x->resp_start_ns = ts + 10;
+	x->resp_end_ns = ts + 20;
+	assert_int_equal(dt_exchange_set_request(x, req, req_len), 0);
+	assert_int_equal(dt_exchange_set_response(x, resp, resp_len), 0);
+	assert_int_equal(dt_exchange_set_attr(x, "h2.stream_id", sid), 0);
+}
+
+/* The TCP payload of each direction of a raw-IPv4 pcap, in order. */
+static void pcap_payloads(const char *path, struct wire *client,
+			  struct wire *server)
+{
+	char err[PCAP_ERRBUF_SIZE];
+	pcap_t *p = pcap_open_offline(path, err);
+	struct pcap_pkthdr *h;
+	const u_char *pkt;
+	size_t ihl, doff;
+
+	assert_non_null(p);
+	while (pcap_next_ex(p, &h, &pkt) == 1) {
+		ihl = (size_t)(pkt[0] & 0x0f) * 4;
+		assert_int_equal(pkt[9], 6);
+		doff = (size_t)(pkt[ihl + 12] >> 4) * 4;
+		wire_put((pkt[ihl] << 8 | pkt[ihl + 1]) == 40000 ? client :
+								   server,
+			 pkt + ihl + doff, h->caplen - ihl - doff);
+	}
+	pcap_close(p);
+}
+
+static void assert_stored_as(const struct dt_h2_message *m,
+			     const uint8_t *want, size_t want_len)
+{
+	uint8_t *got;
+	size_t len;
+	bool cleaned = false;
+
+	assert_int_equal(dt_h2_store_message(m, &got, &len, &cleaned), 0);
+	assert_bytes(got, len, (const char *)want, want_len);
+	free(got);
+}
+
+/* Two streams exported and decoded back from the pcap's TCP payloads:
+ * HTTP/2 frames (not the stored text) that give the stored messages and
+ * trailers again; an incomplete exchange gets no hole. */
+static void test_pcap_export_frames(void **state)
+{
+	static const char req1[] = ":method: GET\r\n:scheme: https\r\n"
+				   ":path: /big\r\n\r\n";
+	static const char req2[] = ":method: POST\r\n:path: /p\r\n\r\nabc";
+	static const char resp2[] = ":status: 204\r\n\r\n";
+	char path[] = "/tmp/test_recorder_h2.XXXXXX", err[256];
+	struct dt_pcap_export_summary sum;
+	struct dt_pcap_export_opts o = { 0 };
+	struct dt_session_sink sink;
+	struct dt_session_writer *sw;
+	struct wire session = { 0 }, cli = { 0 }, srv = { 0 };
+	struct dt_exchange x[2];
+	struct dt_h2_stream *s[2];
+	struct dt_h2_conn *c;
+	struct dt_h2_opts ho;
+	char resp1[64 + 40000];
+	size_t resp1_len, used;
+	int fd;
+
+	(void)state;
+	resp1_len = (size_t)snprintf(resp1, 64, ":status: 200\r\n\r\n");
+	for (size_t i = 0; i < 40000; i++)
+		resp1[resp1_len++] = (char)(i * 13);
+	h2_exchange(&x[0], 1000000, "1", req1, sizeof(req1) - 1, resp1,
+		    resp1_len);
+	assert_int_equal(dt_exchange_set_attr(&x[0], "h2.trailers",
+					      "grpc-status: 0\r\n"), 0);
+	h2_exchange(&x[1], 2000000, "3", req2, sizeof(req2) - 1, resp2,
+		    sizeof(resp2) - 1);
+	x[1].flags = DT_XF_INCOMPLETE | DT_XF_TLS;
+	sink = (struct dt_session_sink){ sink_write, &session };
+	assert_int_equal(dt_session_writer_new(&sw, &sink, NULL, 0, NULL), 0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(dt_session_writer_append(sw, &x[i]), 0);
+		dt_exchange_release(&x[i]);
+	}
+	assert_int_equal(dt_session_writer_finish(sw, NULL, 0), 0);
+	dt_session_writer_free(sw);
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	o.session = session.p;
+	o.session_len = session.len;
+	o.output = path;
+	o.link = DT_PCAP_LINK_RAW;
+	assert_int_equal(dt_pcap_export_run(&o, &sum, err, sizeof(err)), 0);
+	assert_int_equal(sum.exchanges, 2);
+	assert_int_equal(sum.holes, 0);
+	pcap_payloads(path, &cli, &srv);
+	unlink(path);
+
+	dt_h2_opts_init(&ho);
+	assert_int_equal(dt_h2_conn_new(&c, &ho), 0);
+	assert_int_equal(dt_h2_conn_feed(c, DT_H2_CLIENT, cli.p, cli.len,
+					 &used), 0);
+	assert_int_equal(used, cli.len);
+	assert_int_equal(dt_h2_conn_feed(c, DT_H2_SERVER, srv.p, srv.len,
+					 &used), 0);
+	assert_int_equal(used, srv.len);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(dt_h2_conn_next_stream(c, &s[i]), 1);
+	assert_int_equal(s[0]->id, 1);
+	assert_int_equal(s[0]->flags, 0);
+	assert_stored_as(&s[0]->request, (const uint8_t *)req1,
+			 sizeof(req1) - 1);
+	assert_stored_as(&s[0]->response, (const uint8_t *)resp1, resp1_len);
+	assert_int_equal(s[0]->response.trailers.n, 1);
+	assert_string_equal(s[0]->response.trailers.v[0].value, "0");
+	assert_int_equal(s[1]->id, 3);
+	assert_stored_as(&s[1]->request, (const uint8_t *)req2,
+			 sizeof(req2) - 1);
+	assert_stored_as(&s[1]->response, (const uint8_t *)resp2,
+			 sizeof(resp2) - 1);
+	for (int i = 0; i < 2; i++)
+		dt_h2_stream_free(s[i]);
+	dt_h2_conn_free(c);
+	free(session.p);
+	free(cli.p);
+	free(srv.p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -559,6 +834,11 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_joined_undecodable, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_h2c_upgrade, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade_not_h2c, setup,
+						teardown),
+		cmocka_unit_test(test_upgrade_state),
 		cmocka_unit_test_setup_teardown(test_detect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_detect_other_protocols,
 						setup, teardown),
@@ -566,6 +846,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test(test_store_cleans_fields),
 		cmocka_unit_test(test_stored_parse_rejects),
+		cmocka_unit_test(test_pcap_export_frames),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

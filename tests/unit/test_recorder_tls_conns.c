@@ -295,6 +295,40 @@ static void test_fd_reuse(void **state)
 	assert_got(&f->sink.v[1], 2, DT_DIR_INGRESS, 0, "new");
 }
 
+/* The fd number serves a new connection whose plaintext comes before the
+ * main capture reports it (that ring lags behind, say after a large
+ * response): plaintext of another SSL object, or of the same address
+ * reused after SSL_free (offsets from 0 again), waits for the new
+ * connection instead of continuing the old one. */
+static void test_fd_reuse_plaintext_first(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(note(f, 1, DT_DIR_INGRESS, 0, client_hello,
+			      sizeof(client_hello), 1000), 1);
+	assert_int_equal(plaintext(f, FD, DT_DIR_INGRESS, 5, 0, "old", 1500),
+			 0);
+	assert_int_equal(plaintext(f, FD, DT_DIR_EGRESS, 5, 0, "resp", 1600),
+			 0);
+	assert_int_equal(plaintext(f, FD, DT_DIR_INGRESS, 5, 0, "new", 2500),
+			 0);
+	assert_int_equal(plaintext(f, FD, DT_DIR_EGRESS, 5, 0, "ok", 2600),
+			 0);
+	assert_int_equal(f->sink.n, 2);
+	assert_int_equal(note(f, 2, DT_DIR_INGRESS, 0, client_hello,
+			      sizeof(client_hello), 2000), 1);
+	assert_int_equal(dt_tls_conns_tick(f->t, 3000), 0);
+	assert_int_equal(f->sink.n, 4);
+	assert_got(&f->sink.v[0], 1, DT_DIR_INGRESS, 0, "old");
+	assert_got(&f->sink.v[1], 1, DT_DIR_EGRESS, 0, "resp");
+	assert_got(&f->sink.v[2], 2, DT_DIR_INGRESS, 0, "new");
+	assert_got(&f->sink.v[3], 2, DT_DIR_EGRESS, 0, "ok");
+	/* another address on the same connection's fd later: the same */
+	assert_int_equal(plaintext(f, FD, DT_DIR_INGRESS, 9, 0, "3rd", 3500),
+			 0);
+	assert_int_equal(f->sink.n, 4);
+}
+
 static void test_ring_loss_is_a_gap(void **state)
 {
 	struct fixture *f = *state;
@@ -372,6 +406,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_unselected_plaintext_expires, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fd_reuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fd_reuse_plaintext_first,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ring_loss_is_a_gap, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(
