@@ -9,7 +9,8 @@ redis-server redis-tools mariadb-server mariadb-client hyperfine
 libmariadb-dev libhiredis-dev libcurl4-openssl-dev libpcap-dev libxml2-utils
 nginx curl wrk python3 jq groff-base tshark tcpdump valgrind procps iproute2 uthash-dev
 libmicrohttpd-dev graphviz prometheus zstd passwd util-linux libnghttp2-dev
-nghttp2-server nghttp2-client nghttp2-proxy python3-grpcio openssl"
+nghttp2-server nghttp2-client nghttp2-proxy python3-grpcio openssl
+protobuf-compiler"
 
 missing=""
 for p in $PKGS; do
