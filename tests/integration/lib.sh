@@ -263,6 +263,20 @@ assert_no_sanitizer()
 	fi
 }
 
+# --- TLS ----------------------------------------------------------------
+
+# make_cert DIR CN: DIR/key.pem and DIR/cert.pem, a self-signed
+# certificate for CN valid for 127.0.0.1 and localhost, for a day.
+make_cert()
+{
+	mkdir -p "$1"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-days 1 -subj "/CN=$2" \
+		-addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+		-keyout "$1/key.pem" -out "$1/cert.pem" 2>"$WORK/openssl.err" ||
+		fail "openssl req failed: $(cat "$WORK/openssl.err")"
+}
+
 # --- tcpdump ------------------------------------------------------------
 
 # start_tcpdump OUT FILTER: captures loopback into OUT.pcap (messages in
@@ -345,6 +359,22 @@ cat_session()
 		fail "deetune cat $* $file exited $rc:"$'\n'"$(cat "$out.stderr")"
 	[ ! -s "$out.stderr" ] ||
 		fail "deetune cat $* $file wrote to stderr:"$'\n'"$(cat "$out.stderr")"
+}
+
+# session_vs_access_log FILE MIN: `cat --raw` of the session FILE into
+# $WORK/cat.jsonl, nginx's access log since access_mark into
+# $WORK/access.log; sets N (exchanges) and LOGGED (requests). Fails with
+# fewer than MIN requests logged, or when record's summary and cat differ.
+session_vs_access_log()
+{
+	access_since >"$WORK/access.log"
+	cat_session "$1" "$WORK/cat.jsonl" --raw
+	N=$(count_lines "$WORK/cat.jsonl")
+	LOGGED=$(count_lines "$WORK/access.log")
+	echo "nginx logged $LOGGED requests; session has $N exchanges"
+	[ "$LOGGED" -gt "$2" ] || fail "too little traffic: $LOGGED requests"
+	[ "$(recorded_count)" = "$N" ] ||
+		fail "record said '$(grep '^recorded:' "$REC_ERR")' but cat shows $N"
 }
 
 # Lines (exchanges) in a `deetune cat` output.

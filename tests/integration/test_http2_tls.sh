@@ -14,11 +14,7 @@ LOAD_N=200
 require_root_bpf
 need_cmd nginx curl h2load openssl jq python3 tshark
 
-mkdir -p "$NGINX_DIR"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	-days 1 -subj /CN=localhost -keyout "$NGINX_DIR/key.pem" \
-	-out "$NGINX_DIR/cert.pem" 2>"$WORK/openssl.err" ||
-	fail "openssl req failed: $(cat "$WORK/openssl.err")"
+make_cert "$NGINX_DIR" localhost
 start_nginx h2tls "$PORT"
 head -c 20000 /dev/urandom | base64 -w0 >"$WORK/post.txt"
 access_mark

@@ -50,14 +50,7 @@ wrk -t1 -c4 -d2s -s "$NGINX_FIXTURES/wrk-mixed.lua" "$base/" >"$WORK/wrk.out"
 sleep 1 # let the recorder drain what is in flight
 stop_record
 
-access_since >"$WORK/access.log"
-cat_session "$WORK/s.dtsess" "$WORK/cat.jsonl" --raw
-n=$(count_lines "$WORK/cat.jsonl")
-logged=$(count_lines "$WORK/access.log")
-echo "nginx logged $logged requests; session has $n exchanges"
-[ "$logged" -gt 1000 ] || fail "too little traffic: $logged requests"
-[ "$(recorded_count)" = "$n" ] ||
-	fail "record said '$(grep '^recorded:' "$REC_ERR")' but cat shows $n"
+session_vs_access_log "$WORK/s.dtsess" 1000
 
 must python3 "$LIB_DIR/check_session.py" --cat "$WORK/cat.jsonl" \
 	--access "$WORK/access.log" --port "$PORT" "${captures[@]}"
@@ -79,8 +72,8 @@ cmp -s "$WORK/stdin.jsonl" "$WORK/plain.jsonl" ||
 # inspect agrees on the count and found the trailer.
 "$DEETUNE" inspect "$WORK/s.dtsess" >"$WORK/inspect.out" ||
 	fail "deetune inspect failed"
-grep -Eq "^exchanges: +$n " "$WORK/inspect.out" ||
-	fail "inspect does not report $n exchanges:"$'\n'"$(cat "$WORK/inspect.out")"
+grep -Eq "^exchanges: +$N " "$WORK/inspect.out" ||
+	fail "inspect does not report $N exchanges:"$'\n'"$(cat "$WORK/inspect.out")"
 grep -q 'trailer ok' "$WORK/inspect.out" ||
 	fail "inspect does not report the trailer:"$'\n'"$(cat "$WORK/inspect.out")"
 echo ok

@@ -44,11 +44,7 @@ start_server()
 start_server rec "$PORT_REC"
 start_server same "$PORT_SAME"
 start_server changed "$PORT_CHANGED" changed
-mkdir -p "$WORK/tls"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	-days 1 -subj /CN=deetune-grpc-test -addext "subjectAltName=IP:127.0.0.1" \
-	-keyout "$WORK/tls/key.pem" -out "$WORK/tls/cert.pem" 2>openssl.err ||
-	fail "openssl req failed: $(cat openssl.err)"
+make_cert "$WORK/tls" deetune-grpc-test
 start_server tls "$PORT_TLS" "tls=$WORK/tls"
 
 start_record grpc --server port:"$PORT_REC" -o grpc.dtsess

@@ -15,17 +15,6 @@ PORT_B=19911
 require_root_bpf
 need_cmd nginx curl openssl jq
 
-# make_cert DIR CN: a self-signed certificate valid for 127.0.0.1
-make_cert()
-{
-	mkdir -p "$1"
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-days 1 -subj "/CN=$2" \
-		-addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
-		-keyout "$1/key.pem" -out "$1/cert.pem" 2>"$WORK/openssl.err" ||
-		fail "openssl req failed: $(cat "$WORK/openssl.err")"
-}
-
 make_cert "$NGINX_DIR" deetune-test-a
 start_nginx https "$PORT_A"
 WWW_A=$WWW

@@ -13,11 +13,7 @@ PORT=19701
 require_root_bpf
 need_cmd nginx curl wrk openssl python3
 
-mkdir -p "$NGINX_DIR"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	-days 1 -subj /CN=localhost -keyout "$NGINX_DIR/key.pem" \
-	-out "$NGINX_DIR/cert.pem" 2>"$WORK/openssl.err" ||
-	fail "openssl req failed: $(cat "$WORK/openssl.err")"
+make_cert "$NGINX_DIR" localhost
 start_nginx https "$PORT"
 access_mark
 start_record tls --server "port:$PORT" -o "$WORK/s.dtsess"
@@ -47,15 +43,8 @@ wrk -t1 -c4 -d2s -s "$NGINX_FIXTURES/wrk-mixed.lua" "$base/" >"$WORK/wrk.out"
 sleep 1 # let the recorder drain what is in flight
 stop_record
 
-access_since >"$WORK/access.log"
-cat_session "$WORK/s.dtsess" "$WORK/cat.jsonl" --raw
-n=$(count_lines "$WORK/cat.jsonl")
-logged=$(count_lines "$WORK/access.log")
-echo "nginx logged $logged requests; session has $n exchanges"
-[ "$logged" -gt 100 ] || fail "too little traffic: $logged requests"
-[ "$n" = "$logged" ] || fail "nginx logged $logged requests, recorded $n"
-[ "$(recorded_count)" = "$n" ] ||
-	fail "record said '$(grep '^recorded:' "$REC_ERR")' but cat shows $n"
+session_vs_access_log "$WORK/s.dtsess" 100
+[ "$N" = "$LOGGED" ] || fail "nginx logged $LOGGED requests, recorded $N"
 
 must python3 "$LIB_DIR/check_tls.py" "$WORK/cat.jsonl" "$WORK/access.log" \
 	"$WWW" "$WORK/post.body"
