@@ -145,6 +145,13 @@ int cli_json_header_add(struct json_t *o, const struct dt_http1_header *h);
 struct dt_exchange;
 int cli_http2_message_to_json(struct json_t *o, const struct dt_exchange *x,
 			      bool is_request);
+/* Names the fields of the gRPC messages in exchange, the `cat` JSON of x,
+ * by the input and output types d gives x's method; nothing when d does
+ * not declare the method. Returns 0 or -1 (out of memory). */
+struct dt_pb_descriptors;
+int cli_http2_name_grpc_fields(struct json_t *exchange,
+			       const struct dt_exchange *x,
+			       const struct dt_pb_descriptors *d);
 
 /* json_redis.c: Redis fields of a request or reply (command, args; type,
  * summary, error) added to o; nothing when the bytes don't parse. */

@@ -4,9 +4,12 @@
  * a blank line, the body; trailers in the attrs h2.trailers and
  * h2.request_trailers), and of the gRPC calls they carry: service and
  * method, status, and each length-prefixed message decoded as protobuf
- * without a schema.
+ * without a schema, its fields named when a descriptor set declares the
+ * method.
  */
+#include <errno.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -253,4 +256,40 @@ int cli_http2_message_to_json(json_t *o, const struct dt_exchange *x,
 out:
 	free(sd);
 	return rc ? -1 : 0;
+}
+
+/* Names the decoded fields of each message of one side of a call. */
+static int name_side_fields(json_t *side, const struct dt_pb_descriptors *d,
+			    const char *type)
+{
+	json_t *messages, *m;
+	size_t i;
+	int rc;
+
+	messages = json_object_get(json_object_get(side, "grpc"), "messages");
+	json_array_foreach(messages, i, m) {
+		rc = dt_pb_name_fields(json_object_get(m, "fields"), d, type);
+		if (rc == -ENOMEM)
+			return -1;
+	}
+	return 0;
+}
+
+int cli_http2_name_grpc_fields(json_t *exchange, const struct dt_exchange *x,
+			       const struct dt_pb_descriptors *d)
+{
+	const char *service = dt_exchange_attr(x, "grpc.service");
+	const char *method = dt_exchange_attr(x, "grpc.method");
+	const char *input, *output;
+	char path[DT_PB_MAX_NAME + 3];
+
+	if (!service || !method ||
+	    (size_t)snprintf(path, sizeof(path), "/%s/%s", service, method) >=
+		    sizeof(path) ||
+	    dt_pb_method_types(d, path, &input, &output))
+		return 0;
+	if (name_side_fields(json_object_get(exchange, "request"), d, input) ||
+	    name_side_fields(json_object_get(exchange, "response"), d, output))
+		return -1;
+	return 0;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * HTTP/2 codec (RFC 9113), gRPC message framing and a schemaless protobuf
- * decoder. Pure code: no I/O.
+ * HTTP/2 codec (RFC 9113), gRPC message framing, a schemaless protobuf
+ * decoder and the field names a descriptor set gives it. Pure code: no I/O.
  *
  * This is a section of the formats module's public header: formats/formats.h
  * includes it at its end (it uses struct dt_slice). Include formats.h.
@@ -474,5 +474,55 @@ const char *dt_grpc_status_name(int code);
  * a varint past 64 bits, groups or an unknown wire type), -ENOMEM.
  */
 int dt_pb_decode(const uint8_t *buf, size_t len, int max_depth, json_t **out);
+
+/* ---------------------------------------------------------------------- */
+/* Protobuf field names from a descriptor set                            */
+/* ---------------------------------------------------------------------- */
+
+/* Longest fully qualified type name or method path accepted. */
+#define DT_PB_MAX_NAME 4096
+/* Deepest nesting of message types inside a descriptor set. */
+#define DT_PB_MAX_TYPE_DEPTH 32
+
+/* The message types, enum values and gRPC methods of a descriptor set. */
+struct dt_pb_descriptors;
+
+/*
+ * Parses a FileDescriptorSet (what `protoc --descriptor_set_out=F
+ * --include_imports` writes) from buf[0..len) into *out, owned by the
+ * caller (dt_pb_descriptors_free()); buf is not referenced afterwards.
+ * Kept: each file's package, its message types with their nested types
+ * (fields: name, number, type, type_name), enums (value names) and
+ * services (methods: input and output types). Everything else is skipped.
+ * Returns 0, -EBADMSG for bytes that are not such a set (truncated
+ * fields, wrong wire types for the parts kept, nesting deeper than
+ * DT_PB_MAX_TYPE_DEPTH, a name longer than DT_PB_MAX_NAME, no files), or
+ * -ENOMEM; on error, err (if errlen > 0) says what was wrong.
+ */
+int dt_pb_descriptors_load(const uint8_t *buf, size_t len,
+			   struct dt_pb_descriptors **out, char *err,
+			   size_t errlen);
+void dt_pb_descriptors_free(struct dt_pb_descriptors *d);
+
+/*
+ * The input and output message types ("pkg.Request", no leading dot) of
+ * the gRPC method at path "/pkg.Service/Method". They borrow d. Returns
+ * 0 or -ENOENT.
+ */
+int dt_pb_method_types(const struct dt_pb_descriptors *d, const char *path,
+		       const char **input, const char **output);
+
+/*
+ * Adds "name" to each field of decoded (an array dt_pb_decode() made)
+ * that the message type `type` (fully qualified, leading dot optional)
+ * declares; a nested "message" of a message-typed field is named by its
+ * type in turn (up to DT_PB_MAX_DEPTH levels), and the "value" of an
+ * enum-typed field gets "enum", its value's name, when declared. Fields
+ * the type does not declare keep their numbers only. Returns 0, -ENOENT
+ * when d has no such type, -EINVAL when decoded is not an array,
+ * -ENOMEM.
+ */
+int dt_pb_name_fields(json_t *decoded, const struct dt_pb_descriptors *d,
+		      const char *type);
 
 #endif /* DEETUNE_FORMATS_HTTP2_H */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "formats/formats.h"
+#include "formats/protobuf_int.h"
 
 enum pb_wire {
 	PB_VARINT = 0,
@@ -20,10 +21,9 @@ enum pb_wire {
 	PB_I32 = 5,
 };
 
-/* A varint of at most 10 bytes whose value fits 64 bits. Non-minimal
- * encodings are accepted, as protobuf parsers do. */
-static int read_varint(const uint8_t *buf, size_t len, size_t *off,
-		       uint64_t *v)
+/* Non-minimal encodings are accepted, as protobuf parsers do. */
+int dt_pb_read_varint(const uint8_t *buf, size_t len, size_t *off,
+		      uint64_t *v)
 {
 	uint64_t val = 0;
 	uint8_t b;
@@ -139,7 +139,7 @@ static int decode_field(const uint8_t *buf, size_t len, size_t *off,
 	uint64_t key, v;
 	const char *wire;
 
-	if (read_varint(buf, len, off, &key))
+	if (dt_pb_read_varint(buf, len, off, &key))
 		return -EBADMSG;
 	wire = wire_name(key & 7);
 	if ((key >> 3) == 0 || (key >> 3) > DT_PB_MAX_FIELD || !wire)
@@ -149,7 +149,7 @@ static int decode_field(const uint8_t *buf, size_t len, size_t *off,
 		return -ENOMEM;
 	switch (key & 7) {
 	case PB_VARINT:
-		if (read_varint(buf, len, off, &v))
+		if (dt_pb_read_varint(buf, len, off, &v))
 			return -EBADMSG;
 		break;
 	case PB_I64: case PB_I32:
@@ -159,7 +159,7 @@ static int decode_field(const uint8_t *buf, size_t len, size_t *off,
 		*off += (key & 7) == PB_I64 ? 8 : 4;
 		break;
 	default:
-		if (read_varint(buf, len, off, &v) || v > len - *off)
+		if (dt_pb_read_varint(buf, len, off, &v) || v > len - *off)
 			return -EBADMSG;
 		*off += v;
 		return len_value(obj, buf + *off - v, v, depth, max_depth);

@@ -6,7 +6,8 @@
 #     trailer and shown by `deetune inspect`, and every exchange not
 #     flagged incomplete is byte for byte what nginx served.
 #  2. 32 connections each leave 4 MiB of an upload unfinished (128 MiB
-#     in all) under an 8 MiB memory bound: the connections fed least
+#     in all) under a 52 MiB memory bound, 8 MiB of it for buffered
+#     streams (deetune-daemon(8), RESOURCE BOUNDS): the connections fed least
 #     recently are evicted (counted, shown by inspect, their exchanges
 #     flagged incomplete), the bytes the assembler buffered stay under
 #     the bound, and the recorder's RSS grows by far less than the
@@ -78,7 +79,7 @@ must python3 "$LIB_DIR/fault/check_overload.py" "$WORK/drops.jsonl" "$WWW"
 # --- 2. more unfinished requests than the memory bound --------------------
 
 start_record evict --server "port:$PORT" --ringbuf-size 1048576 \
-	--max-memory 8M -o "$WORK/evict.dtsess"
+	--max-memory 52M -o "$WORK/evict.dtsess"
 rss0=$(rss_kb VmRSS)
 must python3 "$LIB_DIR/fault/hold_client.py" "$PORT" 32 4 32 1
 sleep 1
@@ -97,7 +98,7 @@ grep -Eq '^drops: .*evicted [1-9]' "$WORK/evict.inspect" ||
 max=$(inspect_stat evict buffered_bytes_max)
 echo "assembler buffered at most $((max >> 20)) MiB"
 [ "$max" -le $((8 << 20)) ] ||
-	fail "the assembler buffered $max bytes, above the 8 MiB bound"
+	fail "the assembler buffered $max bytes, above its 8 MiB bound"
 # evicted uploads are exchanges flagged incomplete, never whole
 cat_session "$WORK/evict.dtsess" "$WORK/evict.jsonl"
 [ "$(jq -s 'map(select(.flags | index("incomplete") | not)) | length' \
