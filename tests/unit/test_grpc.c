@@ -17,6 +17,7 @@
 #include <nghttp2/nghttp2.h>
 
 #include "formats/formats.h"
+#include "tests/unit/h2_helpers.h"
 
 /* A string literal's bytes without its NUL: literals may hold NULs. */
 #define LIT(s) (const uint8_t *)(s), sizeof(s) - 1
@@ -133,56 +134,6 @@ static void test_path(void **state)
 /* ---------------------------------------------------------------------- */
 /* Calls through the HTTP/2 decoder                                       */
 /* ---------------------------------------------------------------------- */
-
-struct wire {
-	uint8_t *p;
-	size_t len, cap;
-};
-
-static void wire_put(struct wire *w, const void *data, size_t n)
-{
-	if (w->len + n > w->cap) {
-		w->cap = (w->len + n) * 2 + 64;
-		w->p = realloc(w->p, w->cap);
-		assert_non_null(w->p);
-	}
-	if (n)
-		memcpy(w->p + w->len, data, n);
-	w->len += n;
-}
-
-static void frame_put(struct wire *w, uint8_t type, uint8_t flags,
-		      uint32_t id, const void *payload, size_t n)
-{
-	uint8_t h[9] = {
-		(uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n, type, flags,
-		(uint8_t)(id >> 24), (uint8_t)(id >> 16), (uint8_t)(id >> 8),
-		(uint8_t)id,
-	};
-
-	wire_put(w, h, sizeof(h));
-	wire_put(w, payload, n);
-}
-
-static void headers_put(struct wire *w, nghttp2_hd_deflater *d, uint32_t id,
-			uint8_t flags, const char *const *kv)
-{
-	nghttp2_nv nv[16];
-	uint8_t block[2048];
-	size_t n = 0;
-	ssize_t len;
-
-	for (; kv[0]; kv += 2, n++) {
-		nv[n].name = (uint8_t *)kv[0];
-		nv[n].namelen = strlen(kv[0]);
-		nv[n].value = (uint8_t *)kv[1];
-		nv[n].valuelen = strlen(kv[1]);
-		nv[n].flags = NGHTTP2_NV_FLAG_NONE;
-	}
-	len = nghttp2_hd_deflate_hd(d, block, sizeof(block), nv, n);
-	assert_true(len > 0);
-	frame_put(w, 1, flags | DT_H2_FLAG_END_HEADERS, id, block, (size_t)len);
-}
 
 static const char *const call_req[] = {
 	":method", "POST", ":scheme", "http", ":path",

@@ -23,6 +23,7 @@
 
 #include "recorder/pcap_io.h"
 #include "recorder/recorder_int.h"
+#include "tests/unit/h2_helpers.h"
 
 /* the traced process is the server: it reads requests */
 #define REQ DT_DIR_INGRESS
@@ -31,63 +32,6 @@
 /* ---------------------------------------------------------------------- */
 /* Wire bytes                                                             */
 /* ---------------------------------------------------------------------- */
-
-struct wire {
-	uint8_t *p;
-	size_t len, cap;
-};
-
-static void wire_put(struct wire *w, const void *data, size_t n)
-{
-	if (w->len + n > w->cap) {
-		w->cap = (w->len + n) * 2 + 64;
-		w->p = realloc(w->p, w->cap);
-		assert_non_null(w->p);
-	}
-	if (n)
-		memcpy(w->p + w->len, data, n);
-	w->len += n;
-}
-
-static void frame_put(struct wire *w, uint8_t type, uint8_t flags,
-		      uint32_t id, const void *payload, size_t n)
-{
-	uint8_t h[9] = {
-		(uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n, type, flags,
-		(uint8_t)(id >> 24), (uint8_t)(id >> 16), (uint8_t)(id >> 8),
-		(uint8_t)id,
-	};
-
-	wire_put(w, h, sizeof(h));
-	wire_put(w, payload, n);
-}
-
-/* One HEADERS frame with the name/value pairs of kv (NULL terminated). */
-static void headers_put(struct wire *w, nghttp2_hd_deflater *d, uint32_t id,
-			uint8_t flags, const char *const *kv)
-{
-	nghttp2_nv nv[32];
-	uint8_t block[4096];
-	size_t n = 0;
-	ssize_t len;
-
-	for (; kv[0]; kv += 2, n++) {
-		assert_true(n < 32);
-		nv[n] = (nghttp2_nv){ (uint8_t *)kv[0], (uint8_t *)kv[1],
-				      strlen(kv[0]), strlen(kv[1]),
-				      NGHTTP2_NV_FLAG_NONE };
-	}
-	len = nghttp2_hd_deflate_hd(d, block, sizeof(block), nv, n);
-	assert_true(len > 0);
-	frame_put(w, DT_H2_HEADERS, flags | DT_H2_FLAG_END_HEADERS, id, block,
-		  (size_t)len);
-}
-
-static void data_put(struct wire *w, uint32_t id, uint8_t flags,
-		     const char *text)
-{
-	frame_put(w, DT_H2_DATA, flags, id, text, strlen(text));
-}
 
 static void settings_put(struct wire *w)
 {

@@ -16,31 +16,13 @@
 #include <cmocka.h>
 
 #include "replayer/replayer_int.h"
+#include "tests/unit/replayer_helpers.h"
 
-#define LIT(s) (const uint8_t *)(s), sizeof(s) - 1
-
-/* Builds from a private copy of exactly the message's bytes, so that the
- * sanitizers and valgrind catch a read past them. */
 static int build(struct rp_http_request *r, const uint8_t *msg, size_t len,
 		 const struct dt_header_edit *edits, size_t nedits, char *err)
 {
-	uint8_t *copy = malloc(len ? len : 1);
-	int ret;
-
-	assert_non_null(copy);
-	memcpy(copy, msg, len);
-	ret = rp_http_request_build(r, copy, len, "target:8080", edits, nedits,
-				    err, 256);
-	free(copy);
-	return ret;
-}
-
-static void assert_header(const struct rp_http_request *r, size_t i,
-			  const char *name, const char *value)
-{
-	assert_true(i < r->nheaders);
-	assert_string_equal(r->headers[i].name, name);
-	assert_string_equal(r->headers[i].value, value);
+	return build_from_copy(rp_http_request_build, "target:8080", r, msg,
+			       len, edits, nedits, err);
 }
 
 static void test_get_rewrites_host_and_drops_hop_by_hop(void **state)
