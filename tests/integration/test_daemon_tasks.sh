@@ -65,7 +65,16 @@ mysql_traffic()
 	done
 }
 
+# Tracepoint links the daemon holds: with no task the syscall programs
+# are detached, so the idle probes cost the host's syscalls nothing.
+daemon_tp_links()
+{
+	grep -l 'link_type:.*raw_tracepoint' /proc/"$DAEMON_PID"/fdinfo/* \
+		2>/dev/null | wc -l
+}
+
 start_daemon tasks
+idle_links=$(daemon_tp_links)
 traffic_pids=()
 for gen in http_traffic redis_traffic mysql_traffic; do
 	"$gen" &
@@ -82,6 +91,10 @@ redis_id=$(start_task --server "port:$REDIS_PORT" \
 mysql_id=$(cd "$WORK" && start_task --server "port:$MYSQL_PORT" \
 	--max-bytes "$MYSQL_MAX_BYTES" -o mysql.dtsess)
 echo "tasks: http $http_id, redis $redis_id, mysql $mysql_id"
+busy_links=$(daemon_tp_links)
+echo "tracepoint links: $idle_links idle, $busy_links with tasks"
+[ "$busy_links" -ge $((idle_links + 2)) ] ||
+	fail "tasks attached no syscall programs ($idle_links -> $busy_links links)"
 task list
 [ "$(task list --json | jq length)" -eq 3 ] ||
 	fail "task list --json: $(task list --json)"
@@ -96,6 +109,8 @@ for pid in "${traffic_pids[@]}"; do
 	kill_wait "$pid"
 done
 task list
+[ "$(daemon_tp_links)" -eq "$idle_links" ] ||
+	fail "the syscall programs stay attached with no task: $(daemon_tp_links) links, $idle_links when idle"
 
 # The three ran at the same time, each ended by its own policy.
 starts=$(task list --json | jq '[.[].started_ns] | max')
