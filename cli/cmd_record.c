@@ -200,10 +200,8 @@ static int parse_options(struct dt_record_opts *o, int argc, char **argv)
 			o->ringbuf_bytes = v;
 			break;
 		case 'P':
-			if (strcmp(optarg, "http") && strcmp(optarg, "http2") &&
-			    strcmp(optarg, "redis") && strcmp(optarg, "mysql"))
-				ret = cli_error("--protocol must be http, http2, "
-						"redis or mysql");
+			/* the engine knows the decoders: it refuses an
+			 * unknown name before loading any probe */
 			o->protocol = optarg;
 			break;
 		case 'h':
