@@ -17,6 +17,7 @@
 
 #include "recorder/pcap_io.h"
 #include "recorder/recorder_int.h"
+#include "redact/redact.h"
 #include "recorder/tcp_reassembly.h"
 
 struct import_run {
@@ -30,6 +31,7 @@ struct import_run {
 	struct dt_session_writer *writer;
 	struct dt_assembler *asmb;
 	struct dt_tcp_reasm *reasm;
+	struct dt_redactor *redactor;
 	/* what the assembler adds to event times, taken from pcap times */
 	uint64_t clock_offset;
 	int write_error;
@@ -101,7 +103,9 @@ static int on_exchange(void *ctx, struct dt_exchange *x)
 	int ret;
 
 	x->id = ++run->sum->exchanges;
-	ret = dt_session_writer_append(run->writer, x);
+	ret = dt_redactor_apply(run->redactor, x);
+	if (ret >= 0)
+		ret = dt_session_writer_append(run->writer, x);
 	if (ret) {
 		run->write_error = ret;
 		return 1;
@@ -311,7 +315,10 @@ int dt_pcap_import_run(const struct dt_pcap_import_opts *o,
 
 	memset(sum, 0, sizeof(*sum));
 	err[0] = '\0';
-	ret = input_open(&run);
+	ret = dt_redactor_new(&run.redactor, o->redact, o->nredact,
+			      !o->no_default_redaction, err, errlen);
+	if (!ret)
+		ret = input_open(&run);
 	if (ret)
 		goto out;
 	/* the first packet's time starts the session */
@@ -336,6 +343,7 @@ out:
 	dt_tcp_reasm_free(run.reasm);
 	dt_assembler_free(run.asmb);
 	dt_session_writer_free(run.writer);
+	dt_redactor_free(run.redactor);
 	if (run.pcap)
 		pcap_close(run.pcap);
 	return ret;

@@ -52,6 +52,11 @@ struct dt_pcap_import_opts {
 	const char *input;        /* pcap or pcapng file, "-" for stdin */
 	const char *output;       /* session file to write, "-" for stdout */
 	const char *filter;       /* BPF capture filter expression, or NULL */
+	/* redaction before anything is written, as for recording
+	 * (redact/redact.h): rule texts, and whether the built-ins apply */
+	const char *const *redact;
+	size_t nredact;
+	bool no_default_redaction;
 };
 
 struct dt_pcap_import_summary {

@@ -70,6 +70,9 @@ head -c 20000 /dev/urandom | base64 -w0 >"$WORK/post.body"
 curl -sS -o /dev/null --data-binary "@$WORK/post.body" "$base/submit"
 curl -sS -o /dev/null -I "$base/other.html"
 curl -sS -o /dev/null "$base/nocontent"
+# a credential both the recorder and the import of tcpdump's capture mask
+SECRET=pcap-secret-7f3a9c
+curl -sS -o /dev/null -H "Authorization: Bearer $SECRET" "$base/index.html"
 if have_ipv6_loopback; then
 	curl -sS -o /dev/null "http://[::1]:$HTTP_PORT/api/orders/3.json"
 fi
@@ -212,4 +215,16 @@ import_same()
 normalize "$WORK/s.dtsess" >"$WORK/s.norm"
 import_same roundtrip "$WORK/s.pcap"
 import_same tcpdump "$WORK/lo.pcap"
+
+# the import redacts like the recorder; without the built-ins the
+# credential is there, so the masking above is the rules' doing
+SECRETS=("$SECRET")
+cat_session "$WORK/tcpdump.dtsess" "$WORK/tcpdump.jsonl" --raw
+assert_no_secret "$WORK/tcpdump.jsonl"
+"$DEETUNE" import --no-default-redaction -o "$WORK/plain.dtsess" \
+	"$WORK/lo.pcap" 2>"$WORK/plain.err" ||
+	fail "import --no-default-redaction: $(cat "$WORK/plain.err")"
+cat_session "$WORK/plain.dtsess" "$WORK/plain.jsonl" --raw
+! assert_no_secret "$WORK/plain.jsonl" 2>/dev/null ||
+	fail "import --no-default-redaction lost the Authorization header"
 echo ok
